@@ -1,0 +1,264 @@
+"""Load and check surgad's TOML configuration.
+
+A site passes one or more files with ``--config``; later files override the keys
+of earlier ones, so the shipped defaults stay untouched and a site keeps its own
+changes in a separate file. Every problem names the file, the key and what is
+wrong, and stops start-up before anything touches the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from surgad import phone
+from surgad.errors import ConfigError
+
+ENV_VAR = "SURGAD_CONFIG"
+
+
+@dataclasses.dataclass(frozen=True)
+class Unit:
+    """One city work unit that receives complaints."""
+
+    code: str
+    name: str
+    short: str
+    heads: tuple[str, ...]
+    deadline_hours: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything surgad reads from its configuration files."""
+
+    database_url: str
+    timezone: str
+    workers: int
+    batch_size: int
+    poll_interval: float
+    hold_window: float
+    watchdog_interval: float
+    heartbeat_timeout: float
+    shutdown_timeout: float
+    triage_threshold: float
+    mask_citizen_numbers: bool
+    region: str
+    mayor_numbers: tuple[str, ...]
+    triage_unit: str
+    units: Mapping[str, Unit]
+    lexicon: Mapping[str, Any]
+    sources: tuple[str, ...]
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """Return the time zone gammu-smsd and surgad agree to use."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+def default_paths() -> list[Path]:
+    """Return the config files to read when none is given on the command line."""
+    if value := os.environ.get(ENV_VAR):
+        return [Path(part) for part in value.split(os.pathsep) if part]
+    return [Path("/etc/surgad/surgad.toml")]
+
+
+def load(paths: Sequence[Path]) -> Settings:
+    """Read, merge and check the given config files, in order."""
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for path in paths:
+        _merge(merged, origin, _read_toml(path), str(path), "")
+    return _build(merged, origin, paths)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "-", "file not found") from None
+    except PermissionError:
+        raise ConfigError(str(path), "-", "permission denied") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "-", f"not valid TOML: {exc}") from None
+
+
+def _merge(
+    into: dict[str, Any],
+    origin: dict[str, str],
+    data: Mapping[str, Any],
+    source: str,
+    prefix: str,
+) -> None:
+    """Merge nested tables; remember which file set each leaf key."""
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], origin, value, source, dotted + ".")
+        else:
+            into[key] = value
+            origin[dotted] = source
+            _record_nested(origin, value, source, dotted)
+
+
+def _record_nested(
+    origin: dict[str, str], value: Any, source: str, dotted: str
+) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            origin[f"{dotted}.{key}"] = source
+            _record_nested(origin, inner, source, f"{dotted}.{key}")
+
+
+class _Reader:
+    """Fetch typed values from the merged tables, naming file and key on error."""
+
+    def __init__(self, data: Mapping[str, Any], origin: Mapping[str, str]) -> None:
+        self.data = data
+        self.origin = origin
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        source = self.origin.get(key) or self._nearest(key)
+        return ConfigError(source, key, problem)
+
+    def _nearest(self, key: str) -> str:
+        parts = key.split(".")
+        while parts:
+            parts.pop()
+            if found := self.origin.get(".".join(parts)):
+                return found
+        return next(iter(self.origin.values()), "<no config file>")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                if default is None:
+                    raise self.fail(key, "missing")
+                return default
+            node = node[part]
+        return node
+
+    def string(self, key: str, default: str | None = None) -> str:
+        value = self.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "must be a non-empty string")
+        return value
+
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"must be a number, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(key, f"must be between {low:g} and {high:g}, got {value}")
+        return float(value)
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"must be a whole number, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(key, f"must be between {low} and {high}, got {value}")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {value!r}")
+        return value
+
+    def numbers(self, key: str, region: str) -> tuple[str, ...]:
+        value = self.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail(key, "must be a list of phone numbers")
+        try:
+            return tuple(phone.normalise(str(item), region) for item in value)
+        except phone.PhoneError as exc:
+            raise self.fail(key, f"not a phone number: {exc}") from None
+
+
+def _build(
+    data: Mapping[str, Any], origin: Mapping[str, str], paths: Sequence[Path]
+) -> Settings:
+    read = _Reader(data, origin)
+    region = read.string("service.region", "ID")
+    timezone = _timezone(read)
+    units_data = _units_file(read, paths)
+    units = _units(_Reader(units_data[0], units_data[1]), region)
+    triage = _Reader(units_data[0], units_data[1]).string("triage_unit")
+    if triage not in units:
+        raise ConfigError(units_data[2], "triage_unit", f"unknown unit {triage!r}")
+    return Settings(
+        database_url=read.string("database.url"),
+        timezone=timezone,
+        workers=read.integer("service.workers", 2, 1, 64),
+        batch_size=read.integer("service.batch_size", 500, 1, 10_000),
+        poll_interval=read.number("service.poll_interval", 0.1, 0.01, 60),
+        hold_window=read.number("service.hold_window", 600, 0, 86_400),
+        watchdog_interval=read.number("service.watchdog_interval", 30, 0.1, 3600),
+        heartbeat_timeout=read.number("service.heartbeat_timeout", 60, 1, 3600),
+        shutdown_timeout=read.number("service.shutdown_timeout", 30, 1, 3600),
+        triage_threshold=read.number("service.triage_threshold", 0.3, 0, 1),
+        mask_citizen_numbers=read.boolean("service.mask_citizen_numbers", True),
+        region=region,
+        mayor_numbers=_mayor(read, region),
+        triage_unit=triage,
+        units=units,
+        lexicon=units_data[0],
+        sources=tuple(str(path) for path in paths),
+    )
+
+
+def _timezone(read: _Reader) -> str:
+    name = read.string("service.timezone", "Asia/Jakarta")
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise read.fail("service.timezone", f"unknown time zone {name!r}") from None
+    return name
+
+
+def _mayor(read: _Reader, region: str) -> tuple[str, ...]:
+    numbers = read.numbers("mayor.numbers", region)
+    if not numbers:
+        raise read.fail("mayor.numbers", "needs at least one phone number")
+    return numbers
+
+
+def _units_file(
+    read: _Reader, paths: Sequence[Path]
+) -> tuple[dict[str, Any], dict[str, str], str]:
+    """Read the unit file named by ``units.file``, relative to the naming file."""
+    name = read.string("units.file")
+    base = Path(read.origin.get("units.file", str(paths[-1]))).parent
+    path = Path(name) if Path(name).is_absolute() else base / name
+    data = _read_toml(path)
+    origin: dict[str, str] = {}
+    _merge({}, origin, data, str(path), "")
+    return data, origin, str(path)
+
+
+def _units(read: _Reader, region: str) -> dict[str, Unit]:
+    table = read.get("units")
+    if not isinstance(table, Mapping) or not table:
+        raise read.fail("units", "needs at least one [units.CODE] table")
+    units = {}
+    for code in table:
+        if not code.isupper() or not code.replace("_", "").isalnum():
+            raise read.fail(f"units.{code}", "unit codes are upper-case letters")
+        units[code] = Unit(
+            code=code,
+            name=read.string(f"units.{code}.name"),
+            short=read.string(f"units.{code}.short", read.get(f"units.{code}.name")),
+            heads=read.numbers(f"units.{code}.heads", region),
+            deadline_hours=read.number(f"units.{code}.deadline_hours", 24, 0.0001, 24 * 60),
+        )
+    return units

@@ -1,0 +1,1 @@
+"""Data access: every SQL statement surgad runs lives in this package."""

@@ -1,0 +1,127 @@
+"""Store complaints, their state changes and their history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from surgad.db import models
+
+complaint = models.Complaint.__table__  # type: ignore[attr-defined]
+event = models.Event.__table__  # type: ignore[attr-defined]
+
+
+def insert(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert complaints; return their new ids in the order given."""
+    if not rows:
+        return []
+    if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+        query = sa.insert(complaint).returning(
+            complaint.c.id, sort_by_parameter_order=True
+        )
+        return [int(row_id) for row_id in conn.execute(query, list(rows)).scalars()]
+    ids = []
+    for row in rows:
+        result = conn.execute(sa.insert(complaint), [row])
+        ids.append(int(result.inserted_primary_key[0]))
+    return ids
+
+
+def add_events(conn: sa.Connection, events: Sequence[dict[str, Any]]) -> None:
+    """Record history entries (complaint_id, at, actor, action, detail)."""
+    if events:
+        conn.execute(sa.insert(event), list(events))
+
+
+def get(conn: sa.Connection, complaint_id: int, lock: bool = False) -> models.Complaint | None:
+    """Return one complaint, or None."""
+    query = sa.select(complaint).where(complaint.c.id == complaint_id)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    return models.Complaint(**row) if row else None
+
+
+def listing(
+    conn: sa.Connection,
+    *,
+    status: str | None = None,
+    unit: str | None = None,
+    overdue_at: dt.datetime | None = None,
+    limit: int = 100,
+) -> list[models.Complaint]:
+    """Return complaints, newest first, filtered as asked."""
+    query = sa.select(complaint).order_by(complaint.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(complaint.c.status == status)
+    if unit:
+        query = query.where(complaint.c.unit_code == unit)
+    if overdue_at is not None:
+        query = query.where(
+            complaint.c.status == models.OPEN, complaint.c.deadline_at <= overdue_at
+        )
+    return [models.Complaint(**row) for row in conn.execute(query).mappings()]
+
+
+def history(conn: sa.Connection, complaint_id: int) -> list[dict[str, Any]]:
+    """Return a complaint's recorded events, oldest first."""
+    query = (
+        sa.select(event.c.at, event.c.actor, event.c.action, event.c.detail)
+        .where(event.c.complaint_id == complaint_id)
+        .order_by(event.c.at, event.c.id)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def update_state(
+    conn: sa.Connection, complaint_id: int, expected: Sequence[str], **values: Any
+) -> bool:
+    """Change a complaint if it is still in one of the expected states."""
+    result = conn.execute(
+        sa.update(complaint)
+        .where(complaint.c.id == complaint_id, complaint.c.status.in_(expected))
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def due_escalations(
+    conn: sa.Connection, now: dt.datetime, limit: int
+) -> list[models.Complaint]:
+    """Return open complaints whose deadline passed and that are not escalated."""
+    query = (
+        sa.select(complaint)
+        .where(complaint.c.escalate_at <= now)
+        .order_by(complaint.c.escalate_at)
+        .limit(limit)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    return [models.Complaint(**row) for row in conn.execute(query).mappings()]
+
+
+def mark_escalated(conn: sa.Connection, complaint_id: int, now: dt.datetime) -> bool:
+    """Record an escalation unless another watchdog recorded it first."""
+    result = conn.execute(
+        sa.update(complaint)
+        .where(complaint.c.id == complaint_id, complaint.c.escalate_at.is_not(None))
+        .values(escalate_at=None, escalated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def counts_by_unit(conn: sa.Connection) -> dict[str, int]:
+    """Count complaints per unit code."""
+    query = sa.select(complaint.c.unit_code, sa.func.count()).group_by(
+        complaint.c.unit_code
+    )
+    return {unit: int(count) for unit, count in conn.execute(query)}
+
+
+def inbox_units(conn: sa.Connection) -> dict[int, str]:
+    """Map each complaint's first inbox row id to the unit it was routed to."""
+    query = sa.select(complaint.c.inbox_id, complaint.c.unit_code)
+    return {int(inbox_id): unit for inbox_id, unit in conn.execute(query)}

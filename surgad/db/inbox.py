@@ -1,0 +1,173 @@
+"""Read gammu's inbox and record what became of each row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from surgad import clock, intake
+from surgad.db import gammu
+from surgad.db.models import InboxOutcome
+
+_outcome = InboxOutcome.__table__  # type: ignore[attr-defined]
+
+# TextDecoded is never read: in SQLite it can hold invalid UTF-8 that makes the
+# driver raise; the Text hex column is the reliable copy of the message.
+_COLUMNS = (
+    "ID", "ReceivingDateTime", "UpdatedInDB", "Text", "SenderNumber", "Coding",
+    "UDH", "Class",
+)
+
+
+def _select(tables: gammu.Tables) -> sa.Select[Any]:
+    inbox = tables.inbox
+    return sa.select(*(inbox.c[name] for name in _COLUMNS)).where(
+        inbox.c.Processed == tables.processed_false
+    )
+
+
+def _row(values: Sequence[Any]) -> intake.InboxRow:
+    return intake.InboxRow(
+        id=int(values[0]),
+        received=clock.parse_db_time(values[1]),
+        stored=clock.parse_db_time(values[2]),
+        text_hex=values[3] or "",
+        sender=values[4] or "",
+        coding=values[5] or "",
+        udh=values[6] or "",
+        sms_class=int(values[7]) if values[7] is not None else -1,
+    )
+
+
+def fetch_batch(
+    conn: sa.Connection,
+    tables: gammu.Tables,
+    *,
+    after_id: int,
+    limit: int,
+    partition: tuple[int, int] = (0, 1),
+    lock: bool = False,
+) -> list[intake.InboxRow]:
+    """Return unprocessed rows above ``after_id``, oldest id first.
+
+    With several workers, worker k of n takes single SMS whose id is k modulo
+    n; worker 0 also takes every part of a concatenated SMS, so the parts of one
+    message meet in one process.
+    """
+    inbox = tables.inbox
+    query = _select(tables).where(inbox.c.ID > after_id)
+    index, count = partition
+    if count > 1:
+        single = sa.and_(inbox.c.ID % count == index, inbox.c.UDH == "")
+        query = query.where(sa.or_(single, inbox.c.UDH != "") if index == 0 else single)
+    query = query.order_by(inbox.c.ID).limit(limit)
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return [_row(values) for values in conn.execute(query)]
+
+
+def fetch_parts(
+    conn: sa.Connection, tables: gammu.Tables, senders: Iterable[str]
+) -> list[intake.InboxRow]:
+    """Return every unprocessed concatenated-SMS part from the given senders."""
+    senders = sorted(set(senders))
+    if not senders:
+        return []
+    inbox = tables.inbox
+    query = _select(tables).where(
+        inbox.c.UDH != "", inbox.c.SenderNumber.in_(senders)
+    )
+    return [_row(values) for values in conn.execute(query.order_by(inbox.c.ID))]
+
+
+def database_now(conn: sa.Connection) -> dt.datetime:
+    """Return the database's clock in the zone its column defaults use."""
+    expression = {
+        "sqlite": "SELECT datetime('now')",
+        "postgresql": "SELECT LOCALTIMESTAMP(0)",
+        "mysql": "SELECT NOW()",
+    }[conn.dialect.name]
+    return clock.parse_db_time(conn.execute(sa.text(expression)).scalar())
+
+
+def known_keys(conn: sa.Connection, keys: Iterable[str]) -> dict[str, int]:
+    """Return the inbox id already holding each of the given SMS fingerprints."""
+    keys = list(set(keys))
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        query = sa.select(_outcome.c.dedup_key, _outcome.c.inbox_id).where(
+            _outcome.c.dedup_key.in_(chunk)
+        )
+        found.update({key: inbox_id for key, inbox_id in conn.execute(query)})
+    return found
+
+
+def mark_processed(
+    conn: sa.Connection, tables: gammu.Tables, ids: Sequence[int]
+) -> int:
+    """Mark rows processed if nobody did yet; return how many this call marked."""
+    inbox = tables.inbox
+    marked = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        result = conn.execute(
+            sa.update(inbox)
+            .where(inbox.c.ID.in_(chunk), inbox.c.Processed == tables.processed_false)
+            .values(Processed=tables.processed_true)
+        )
+        marked += result.rowcount
+    return marked
+
+
+def record_outcomes(conn: sa.Connection, outcomes: Sequence[dict[str, Any]]) -> None:
+    """Insert one outcome row per handled inbox row."""
+    if outcomes:
+        conn.execute(sa.insert(_outcome), list(outcomes))
+
+
+def unaccounted(conn: sa.Connection, tables: gammu.Tables) -> int:
+    """Count processed inbox rows that have no outcome (should always be 0)."""
+    inbox = tables.inbox
+    query = (
+        sa.select(sa.func.count())
+        .select_from(inbox.outerjoin(_outcome, _outcome.c.inbox_id == inbox.c.ID))
+        .where(inbox.c.Processed == tables.processed_true, _outcome.c.inbox_id.is_(None))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def pending(conn: sa.Connection, tables: gammu.Tables) -> int:
+    """Count inbox rows not yet processed (held parts included)."""
+    inbox = tables.inbox
+    query = sa.select(sa.func.count()).where(inbox.c.Processed == tables.processed_false)
+    return int(conn.execute(query).scalar_one())
+
+
+def outcome_counts(conn: sa.Connection) -> dict[str, int]:
+    """Count inbox outcomes by kind."""
+    query = sa.select(_outcome.c.outcome, sa.func.count()).group_by(_outcome.c.outcome)
+    return {outcome: int(count) for outcome, count in conn.execute(query)}
+
+
+def recent_time_pairs(
+    conn: sa.Connection, tables: gammu.Tables, limit: int
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Return (ReceivingDateTime, UpdatedInDB) of the newest unprocessed rows.
+
+    Only unprocessed rows: marking a row processed moves its UpdatedInDB.
+    """
+    inbox = tables.inbox
+    query = (
+        sa.select(inbox.c.ReceivingDateTime, inbox.c.UpdatedInDB)
+        .where(inbox.c.Processed == tables.processed_false)
+        .order_by(inbox.c.ID.desc())
+        .limit(limit)
+    )
+    return [
+        (clock.parse_db_time(received), clock.parse_db_time(stored))
+        for received, stored in conn.execute(query)
+    ]

@@ -1,0 +1,1 @@
+"""alembic migrations of surgad's own tables."""

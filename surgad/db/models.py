@@ -1,0 +1,85 @@
+"""surgad's own tables, beside gammu's in the same database.
+
+Times are naive UTC (see ``surgad.clock``). The alembic migrations in
+``surgad/db/migrations`` create and evolve these tables; keep both in step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Field, SQLModel
+
+# Outcomes of an inbox row; every row that gammu-smsd stored ends as one of them.
+COMPLAINT = "complaint"
+FOLLOWUP = "followup"
+COMMAND = "command"
+DUPLICATE = "duplicate"
+NON_CITIZEN = "non_citizen"
+NOT_COMPLAINT = "not_complaint"
+REJECTED = "rejected"
+OUTCOMES = (
+    COMPLAINT, FOLLOWUP, COMMAND, DUPLICATE, NON_CITIZEN, NOT_COMPLAINT, REJECTED
+)
+
+# Complaint states, in the order a complaint normally moves through them.
+OPEN = "open"
+ACKED = "acked"
+RESOLVED = "resolved"
+STATES = (OPEN, ACKED, RESOLVED)
+
+
+class Complaint(SQLModel, table=True):
+    """A citizen's complaint, routed to one unit."""
+
+    __tablename__ = "surgad_complaint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen: str = Field(max_length=32, index=True)
+    text: str
+    unit_code: str = Field(max_length=16, index=True)
+    confidence: float
+    kelurahan: str | None = Field(default=None, max_length=64)
+    incomplete: bool = False
+    concat_key: str | None = Field(default=None, max_length=64)
+    status: str = Field(default=OPEN, max_length=16, index=True)
+    received_at: dt.datetime
+    created_at: dt.datetime
+    deadline_at: dt.datetime
+    # Set while an escalation is still due, cleared once sent or no longer due:
+    # the watchdog's scan is a range read on this one small index.
+    escalate_at: dt.datetime | None = Field(default=None, index=True)
+    escalated_at: dt.datetime | None = None
+    acked_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+    resolution_note: str | None = None
+    inbox_id: int = Field(index=True)
+
+
+class InboxOutcome(SQLModel, table=True):
+    """What became of one gammu inbox row."""
+
+    __tablename__ = "surgad_inbox_outcome"
+
+    inbox_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    outcome: str = Field(max_length=16)
+    complaint_id: int | None = Field(default=None, index=True)
+    reason: str | None = Field(default=None, max_length=200)
+    # Fingerprint of the SMS as the network delivered it; unique, so the same
+    # SMS stored twice by gammu-smsd can never open two complaints.
+    dedup_key: str | None = Field(default=None, max_length=40, unique=True)
+    duplicate_of: int | None = None
+    handled_at: dt.datetime
+
+
+class Event(SQLModel, table=True):
+    """One step in a complaint's history: who did what, and when."""
+
+    __tablename__ = "surgad_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(index=True)
+    at: dt.datetime
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    detail: str | None = None

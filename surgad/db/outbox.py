@@ -1,0 +1,131 @@
+"""Write outgoing SMS into gammu's outbox the way gammu-smsd needs them.
+
+gammu-smsd never splits a row: a message that does not fit one SMS is written
+as one ``outbox`` row (part 1) plus ``outbox_multipart`` rows, all in the
+caller's transaction, so gammu never sees a message without its parts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from surgad import codec
+from surgad.db import gammu
+
+PRIORITY_NORMAL = 0
+PRIORITY_ESCALATION = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class Sms:
+    """One message for gammu-smsd to send to one E.164 number."""
+
+    destination: str
+    text: str
+    creator: str
+    priority: int = PRIORITY_NORMAL
+
+
+def _row(sms: Sms, part: codec.Part, multipart: bool) -> dict[str, Any]:
+    return {
+        "DestinationNumber": sms.destination,
+        "Text": None,
+        "TextDecoded": part.text,
+        "Coding": part.coding,
+        "UDH": part.udh or None,
+        "Class": -1,
+        "MultiPart": "true" if multipart else "false",
+        "CreatorID": sms.creator,
+        "Priority": sms.priority,
+        "Retries": 0,
+        "Status": "Reserved",
+    }
+
+
+def queue(conn: sa.Connection, tables: gammu.Tables, messages: Sequence[Sms]) -> int:
+    """Queue messages in the caller's transaction; return the SMS parts written."""
+    singles: list[dict[str, Any]] = []
+    parts_written = 0
+    for sms in messages:
+        parts = codec.split(sms.text, 0)
+        parts_written += len(parts)
+        if len(parts) == 1:
+            singles.append(_row(sms, parts[0], multipart=False))
+        else:
+            _queue_long(conn, tables, sms, parts)
+    if singles:
+        conn.execute(sa.insert(tables.outbox), singles)
+    return parts_written
+
+
+def _queue_long(
+    conn: sa.Connection, tables: gammu.Tables, sms: Sms, parts: list[codec.Part]
+) -> None:
+    """Write part 1, then the rest with a reference taken from part 1's row id.
+
+    Outbox ids grow by one per message, so two long messages in a row never
+    share a concatenation reference, whichever worker wrote them.
+    """
+    first = conn.execute(sa.insert(tables.outbox), [_row(sms, parts[0], True)])
+    (row_id,) = first.inserted_primary_key or (None,)
+    if row_id is None:
+        raise RuntimeError("the database returned no outbox id")
+    parts = codec.split(sms.text, int(row_id) % 256)
+    conn.execute(
+        sa.update(tables.outbox)
+        .where(tables.outbox.c.ID == row_id)
+        .values(UDH=parts[0].udh)
+    )
+    conn.execute(
+        sa.insert(tables.outbox_multipart),
+        [
+            {
+                "ID": row_id,
+                "SequencePosition": position,
+                "Text": None,
+                "TextDecoded": part.text,
+                "Coding": part.coding,
+                "UDH": part.udh,
+                "Class": -1,
+            }
+            for position, part in enumerate(parts[1:], start=2)
+        ],
+    )
+
+
+def sent_counts(conn: sa.Connection, tables: gammu.Tables) -> dict[str, int]:
+    """Count messages gammu-smsd sent successfully, by surgad message kind."""
+    sent = tables.sentitems
+    query = (
+        sa.select(sent.c.CreatorID, sa.func.count())
+        .where(
+            sent.c.SequencePosition == 1,
+            sent.c.Status.in_(("SendingOK", "SendingOKNoReport", "DeliveryOK")),
+        )
+        .group_by(sent.c.CreatorID)
+    )
+    counts: dict[str, int] = {}
+    for creator, count in conn.execute(query):
+        kind = creator_kind(creator)
+        counts[kind] = counts.get(kind, 0) + int(count)
+    return counts
+
+
+def creator(kind: str, ticket: str | None = None) -> str:
+    """Return the CreatorID that tags an outgoing SMS with its kind and ticket."""
+    return f"surgad/{kind}/{ticket}" if ticket else f"surgad/{kind}"
+
+
+def creator_kind(creator_id: str) -> str:
+    """Return the message kind from a CreatorID written by ``creator``."""
+    parts = creator_id.split("/")
+    return parts[1] if len(parts) > 1 and parts[0] == "surgad" else "other"
+
+
+def queued(conn: sa.Connection, tables: gammu.Tables) -> int:
+    """Count messages still waiting in the outbox."""
+    return int(conn.execute(sa.select(sa.func.count()).select_from(tables.outbox)).scalar_one())

@@ -1,0 +1,67 @@
+"""Create and upgrade the whole database: gammu's schema and surgad's tables."""
+
+from __future__ import annotations
+
+import importlib.resources
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from surgad.db import engine as db_engine
+from surgad.db import gammu
+from surgad.errors import DatabaseError
+
+
+def _alembic_config(conn: sa.Connection) -> Config:
+    config = Config()
+    location = importlib.resources.files("surgad.db") / "migrations"
+    config.set_main_option("script_location", str(location))
+    config.attributes["connection"] = conn
+    return config
+
+
+def init(engine: sa.Engine) -> list[str]:
+    """Create gammu's schema if absent, then migrate surgad's tables to head."""
+    done = []
+    with db_engine.writing(engine) as conn:
+        version = gammu.installed_version(conn)
+        if version is None:
+            gammu.create_schema(conn)
+            done.append(f"created gammu schema v{gammu.SCHEMA_VERSION}")
+        elif version != gammu.SCHEMA_VERSION:
+            raise DatabaseError(
+                f"gammu schema is v{version}; surgad needs v{gammu.SCHEMA_VERSION}"
+            )
+    with engine.connect() as conn:
+        before = _current(conn)
+        command.upgrade(_alembic_config(conn), "head")
+        conn.commit()
+        after = _current(conn)
+    if before != after:
+        done.append(f"migrated surgad tables {before or 'none'} -> {after}")
+    return done
+
+
+def _current(conn: sa.Connection) -> str | None:
+    context = MigrationContext.configure(
+        conn, opts={"version_table": "surgad_alembic_version"}
+    )
+    return context.get_current_revision()
+
+
+def check(engine: sa.Engine) -> None:
+    """Raise DatabaseError unless both schemas are present and current."""
+    db_engine.ping(engine)
+    with engine.connect() as conn:
+        version = gammu.installed_version(conn)
+        if version != gammu.SCHEMA_VERSION:
+            raise DatabaseError(
+                f"gammu schema version is {version}, expected "
+                f"{gammu.SCHEMA_VERSION}: run 'surgad db init'"
+            )
+        head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
+        if _current(conn) != head:
+            raise DatabaseError("surgad tables are not current: run 'surgad db init'")

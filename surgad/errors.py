@@ -1,0 +1,60 @@
+"""Define the one error tree of surgad and the exit code of each branch."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Name the process exit statuses, so systemd and scripts can tell them apart."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    CONFIG = 3
+    DATABASE = 4
+    NOT_FOUND = 5
+    CONFLICT = 6
+    WORKER_LOST = 7
+
+
+class SurgadError(Exception):
+    """Root of every error surgad raises on purpose."""
+
+    exit_code = ExitCode.FAILURE
+
+
+class ConfigError(SurgadError):
+    """A configuration file is missing, unreadable or holds a bad value."""
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, path: str, key: str, problem: str) -> None:
+        super().__init__(f"{path}: {key}: {problem}")
+        self.path = path
+        self.key = key
+        self.problem = problem
+
+
+class DatabaseError(SurgadError):
+    """The database cannot be reached or does not hold the expected schema."""
+
+    exit_code = ExitCode.DATABASE
+
+
+class NotFoundError(SurgadError):
+    """A ticket, unit or row named by the user does not exist."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class StateError(SurgadError):
+    """A change is not allowed in the record's current state."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class WorkerLostError(SurgadError):
+    """The supervisor could not keep its worker pool alive."""
+
+    exit_code = ExitCode.WORKER_LOST

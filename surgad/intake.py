@@ -1,0 +1,239 @@
+"""Turn raw gammu inbox rows into messages, or settle them with a reason.
+
+Pure: no database, no clock of its own. The worker hands in the rows it read,
+the fingerprints already on record and the database's current time; this module
+decides which rows are duplicates, which come from operators or services, which
+are malformed, which parts of a concatenated SMS make one message, and which
+parts must wait for their siblings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+
+from surgad import codec, phone
+from surgad.db import models
+
+GAP = " [...] "
+
+
+@dataclasses.dataclass(frozen=True)
+class InboxRow:
+    """The columns of one gammu inbox row that surgad reads."""
+
+    id: int
+    received: dt.datetime  # SMSC time stamp in gammu-smsd's local time
+    stored: dt.datetime  # insert time on the database's own clock
+    text_hex: str
+    sender: str
+    coding: str
+    udh: str
+    sms_class: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """One citizen SMS, rebuilt from one or more inbox rows."""
+
+    rows: tuple[InboxRow, ...]
+    sender: str  # E.164
+    text: str
+    received: dt.datetime  # gammu local time of the earliest part
+    incomplete: bool = False
+    concat_key: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Settled:
+    """An inbox row that ends here, without becoming a message."""
+
+    row: InboxRow
+    outcome: str
+    reason: str
+    duplicate_of: int | None = None
+
+
+@dataclasses.dataclass
+class Sorting:
+    """What became of each row of a batch."""
+
+    messages: list[Message] = dataclasses.field(default_factory=list)
+    settled: list[Settled] = dataclasses.field(default_factory=list)
+    held: list[InboxRow] = dataclasses.field(default_factory=list)
+    keys: dict[int, str] = dataclasses.field(default_factory=dict)
+
+
+def fingerprint(row: InboxRow) -> str:
+    """Return what identifies an SMS as the network delivered it.
+
+    gammu-smsd stores the same SMS again when it cannot delete it from the SIM;
+    the copies agree on sender, SMSC time stamp, UDH and text, and differ only
+    in their row id and insert time.
+    """
+    material = "\x1f".join(
+        (row.sender, row.received.isoformat(), row.udh, row.text_hex.upper())
+    )
+    return hashlib.sha1(material.encode("utf-8")).hexdigest()
+
+
+def sort_rows(
+    rows: Iterable[InboxRow],
+    known: Mapping[str, int],
+    now: dt.datetime,
+    hold_window: float,
+    region: str = "ID",
+) -> Sorting:
+    """Sort a batch into messages, settled rows and held parts."""
+    sorting = Sorting()
+    parts: list[tuple[InboxRow, codec.Concat, str]] = []
+    for row in _unique(rows):
+        if (settled := _settle_duplicate(row, known, sorting)) is not None:
+            sorting.settled.append(settled)
+            continue
+        try:
+            kept = _screen(row, region)
+        except _Settle as exc:
+            sorting.settled.append(Settled(row, exc.outcome, exc.reason))
+            continue
+        if isinstance(kept, Message):
+            sorting.messages.append(kept)
+        else:
+            parts.append((row, kept[0], kept[1]))
+    _assemble(parts, now, hold_window, sorting)
+    return sorting
+
+
+def _unique(rows: Iterable[InboxRow]) -> list[InboxRow]:
+    return sorted({row.id: row for row in rows}.values(), key=lambda row: row.id)
+
+
+def _settle_duplicate(
+    row: InboxRow, known: Mapping[str, int], sorting: Sorting
+) -> Settled | None:
+    key = fingerprint(row)
+    original = known.get(key)
+    if original is None:
+        original = next(
+            (rid for rid, seen in sorting.keys.items() if seen == key), None
+        )
+    if original is not None and original != row.id:
+        return Settled(row, models.DUPLICATE, "same SMS stored again", original)
+    sorting.keys[row.id] = key
+    return None
+
+
+class _Settle(Exception):
+    def __init__(self, outcome: str, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+def _screen(row: InboxRow, region: str) -> Message | tuple[codec.Concat, str]:
+    """Check a row; return a whole message, or (concat info, E.164) of a part."""
+    if row.coding == "8bit":
+        raise _Settle(models.NON_CITIZEN, "binary message (no text)")
+    kind = phone.sender_kind(row.sender, row.sms_class, row.coding)
+    if kind is phone.SenderKind.SERVICE:
+        raise _Settle(models.NON_CITIZEN, "service message (no sender or USSD)")
+    if kind is phone.SenderKind.OPERATOR:
+        raise _Settle(models.NON_CITIZEN, "operator or short-code sender")
+    try:
+        sender = phone.normalise(row.sender, region)
+        concat = codec.parse_udh(row.udh) if row.udh else None
+        if concat is not None and concat.total > 1:
+            return concat, sender
+        text = codec.decode_inbox_text(row.text_hex, row.coding)
+    except phone.PhoneError:
+        raise _Settle(models.REJECTED, "sender is not a phone number") from None
+    except codec.CodecError as exc:
+        raise _Settle(models.REJECTED, f"malformed SMS: {exc}") from None
+    return _message((row,), sender, text)
+
+
+def _message(
+    rows: Sequence[InboxRow],
+    sender: str,
+    text: str,
+    incomplete: bool = False,
+    concat_key: str | None = None,
+) -> Message:
+    if not text.strip():
+        raise _Settle(models.REJECTED, "empty message")
+    received = min(row.received for row in rows)
+    return Message(tuple(rows), sender, text, received, incomplete, concat_key)
+
+
+def _assemble(
+    parts: list[tuple[InboxRow, codec.Concat, str]],
+    now: dt.datetime,
+    hold_window: float,
+    sorting: Sorting,
+) -> None:
+    """Group parts into messages; hold a group still waiting for parts."""
+    for key, group in _instances(parts).items():
+        rows = [row for row, _ in group]
+        concat = group[0][1]
+        complete = len(group) == concat.total
+        waited = (now - min(row.stored for row in rows)).total_seconds()
+        if not complete and waited < hold_window:
+            sorting.held.extend(rows)
+            continue
+        try:
+            sorting.messages.append(
+                _message(rows, key[0], _join(group), not complete, _concat_key(key))
+            )
+        except _Settle as exc:
+            sorting.settled.extend(Settled(row, exc.outcome, exc.reason) for row in rows)
+        except codec.CodecError as exc:
+            reason = f"malformed SMS: {exc}"
+            sorting.settled.extend(Settled(row, models.REJECTED, reason) for row in rows)
+
+
+_InstanceKey = tuple[str, int, int, bool, int]
+
+
+def _instances(
+    parts: list[tuple[InboxRow, codec.Concat, str]],
+) -> dict[_InstanceKey, list[tuple[InboxRow, codec.Concat]]]:
+    """Split parts into messages by (sender, reference, total).
+
+    Phones reuse references, so one key can hold two messages: a part whose
+    index is already taken starts the next message with that key.
+    """
+    instances: dict[_InstanceKey, list[tuple[InboxRow, codec.Concat]]] = {}
+    ordered = sorted(parts, key=lambda item: (item[0].received, item[0].id))
+    for row, concat, sender in ordered:
+        serial = 0
+        while True:
+            key = (sender, concat.reference, concat.total, concat.wide, serial)
+            group = instances.setdefault(key, [])
+            if all(other.index != concat.index for _, other in group):
+                group.append((row, concat))
+                break
+            serial += 1
+    return instances
+
+
+def _join(group: list[tuple[InboxRow, codec.Concat]]) -> str:
+    """Join parts' text in part order; mark where missing parts belong."""
+    ordered = sorted(group, key=lambda item: item[1].index)
+    runs: list[list[str]] = []
+    previous = 0
+    for row, concat in ordered:
+        if concat.index != previous + 1 or not runs:
+            runs.append([])
+        runs[-1].append(row.text_hex)
+        previous = concat.index
+    texts = [codec.join_parts_hex(run) for run in runs]
+    head = "" if ordered[0][1].index == 1 else GAP.lstrip()
+    tail = "" if previous == ordered[0][1].total else GAP.rstrip()
+    return head + GAP.join(texts) + tail
+
+
+def _concat_key(key: _InstanceKey) -> str:
+    sender, reference, total, wide, _ = key
+    return f"{reference}/{total}{'w' if wide else ''}"

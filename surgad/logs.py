@@ -1,0 +1,56 @@
+"""Configure structlog: one JSON object per line on stdout, for journald."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+from surgad import phone
+
+# Anything that looks like a phone number inside a log value is masked, so a
+# citizen's number never reaches the journal even from a free-text field.
+_NUMBER = re.compile(r"\+?\d[\d\s-]{8,}\d")
+_PHONE_KEYS = frozenset({"sender", "citizen", "destination", "number", "head"})
+
+
+def _mask_value(value: str) -> str:
+    return _NUMBER.sub(lambda match: phone.mask(match.group(0)), value)
+
+
+def mask_numbers(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Mask phone numbers in every string value of a log event."""
+    for key, value in event.items():
+        if isinstance(value, str) and (key in _PHONE_KEYS or _NUMBER.search(value)):
+            event[key] = _mask_value(value)
+    return event
+
+
+def setup(level: str = "info") -> None:
+    """Send structured events as JSON lines to stdout."""
+    numeric = logging.getLevelName(level.upper())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            mask_numbers,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get(**context: Any) -> structlog.typing.FilteringBoundLogger:
+    """Return a logger with context bound once."""
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger()
+    return logger.bind(**context) if context else logger

@@ -1,0 +1,228 @@
+"""Run the worker pool and the watchdog, and answer to signals and systemd.
+
+The supervisor owns no SQL of its own: it starts one process per worker, each
+with its share of the inbox, watches their heartbeats, replaces a worker that
+died or hung, and runs the escalation watchdog on a timer. Signal handlers only
+count signals; the main loop acts on them. The first SIGTERM or SIGINT lets
+every worker finish its batch and exits 0; a second one exits at once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.synchronize
+import os
+import signal
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from surgad import clock, config, logs, systemd, watchdog, worker
+from surgad.db import engine as db_engine
+from surgad.db import gammu, inbox, schema
+from surgad.errors import ConfigError, WorkerLostError
+
+LOOP_INTERVAL = 0.2
+MAX_RESTARTS = 5
+RESTART_WINDOW = 60.0
+
+
+def _worker_main(
+    paths: Sequence[str],
+    index: int,
+    count: int,
+    once: bool,
+    heartbeats: Any,
+    stop: multiprocessing.synchronize.Event,
+    log_level: str,
+) -> None:
+    """Run one worker process until the supervisor says stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stopping = False
+
+    def _on_term(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _on_term)
+    parent = os.getppid()
+    logs.setup(log_level)
+    settings = config.load([Path(path) for path in paths])
+    ctx = worker.make_context(settings, (index, count))
+    log = logs.get(worker=index, pid=os.getpid())
+    log.info("worker_started", partition=f"{index}/{count}")
+
+    def _beat() -> None:
+        heartbeats[index] = time.time()
+
+    def _should_stop() -> bool:
+        # A supervisor killed with SIGKILL cannot tell its workers: an orphaned
+        # worker finishes its batch and leaves instead of working unsupervised.
+        return stopping or stop.is_set() or os.getppid() != parent
+
+    worker.drain(ctx, _should_stop, _beat, once)
+    log.info("worker_stopped")
+
+
+class Supervisor:
+    """Keep ``workers`` processes alive and run the watchdog beside them."""
+
+    def __init__(
+        self,
+        settings: config.Settings,
+        workers: int,
+        once: bool,
+        log_level: str,
+    ) -> None:
+        self.settings = settings
+        self.count = workers
+        self.once = once
+        self.log_level = log_level
+        self.log = logs.get(role="supervisor", pid=os.getpid())
+        self.mp = multiprocessing.get_context("spawn")
+        self.heartbeats: Any = self.mp.Array("d", workers, lock=False)
+        self.stop = self.mp.Event()
+        self.procs: dict[int, multiprocessing.process.BaseProcess] = {}
+        self.restarts: list[float] = []
+        self.signals = 0
+        self.engine = db_engine.create(settings.database_url)
+        self.tables = gammu.tables(self.engine.dialect.name)
+
+    def _on_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        self.signals += 1
+
+    def run(self) -> int:
+        """Start the pool and supervise it; return the process exit status."""
+        schema.check(self.engine)
+        check_timezone(self.engine, self.settings)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        for index in range(self.count):
+            self._start(index)
+        systemd.notify("READY=1")
+        self.log.info("surgad_started", workers=self.count, once=self.once)
+        status = self._loop()
+        systemd.notify("STOPPING=1")
+        self.log.info("surgad_stopped", status=status)
+        return status
+
+    def _start(self, index: int) -> None:
+        self.heartbeats[index] = time.time()
+        proc = self.mp.Process(
+            target=_worker_main,
+            name=f"surgad-worker-{index}",
+            args=(
+                self.settings.sources, index, self.count, self.once,
+                self.heartbeats, self.stop, self.log_level,
+            ),
+        )
+        proc.start()
+        self.procs[index] = proc
+
+    def _loop(self) -> int:
+        next_scan = 0.0
+        stopping_since: float | None = None
+        while True:
+            now = time.monotonic()
+            if self.signals >= 2:
+                self.log.warning("shutdown_forced")
+                self._kill_all()
+                return 1
+            if self.signals == 1 and stopping_since is None:
+                self.log.info("shutdown_requested")
+                self.stop.set()
+                stopping_since = now
+            if stopping_since is None and now >= next_scan:
+                self._scan()
+                next_scan = now + self.settings.watchdog_interval
+            if self._check_workers(draining=stopping_since is not None or self.once):
+                if self.once:
+                    self._scan()
+                return 0
+            if stopping_since and now - stopping_since > self.settings.shutdown_timeout:
+                self.log.warning("shutdown_timeout", waited=self.settings.shutdown_timeout)
+                self._kill_all()
+                return 0
+            systemd.notify("WATCHDOG=1")
+            time.sleep(LOOP_INTERVAL)
+
+    def _scan(self) -> None:
+        try:
+            escalated = watchdog.scan(self.engine, self.tables, self.settings)
+        except Exception:
+            self.log.exception("watchdog_failed")
+            return
+        if escalated:
+            self.log.info("watchdog_scan", escalated=escalated)
+
+    def _check_workers(self, draining: bool) -> bool:
+        """Replace dead or hung workers; return True once all have exited."""
+        for index, proc in list(self.procs.items()):
+            if proc.is_alive():
+                self._check_heartbeat(index, proc)
+            elif draining:
+                proc.join()
+                del self.procs[index]
+                self._note_exit(index, proc)
+            else:
+                self.log.error("worker_died", worker=index, exitcode=proc.exitcode)
+                self._restart(index)
+        return not self.procs
+
+    def _note_exit(self, index: int, proc: multiprocessing.process.BaseProcess) -> None:
+        if proc.exitcode:
+            self.log.error("worker_failed", worker=index, exitcode=proc.exitcode)
+            raise WorkerLostError(f"worker {index} exited with {proc.exitcode}")
+
+    def _check_heartbeat(self, index: int, proc: multiprocessing.process.BaseProcess) -> None:
+        silent = time.time() - self.heartbeats[index]
+        if silent > self.settings.heartbeat_timeout:
+            self.log.error("worker_hung", worker=index, silent=round(silent, 1))
+            proc.kill()
+            proc.join()
+            self._restart(index)
+
+    def _restart(self, index: int) -> None:
+        now = time.monotonic()
+        self.restarts = [at for at in self.restarts if now - at < RESTART_WINDOW] + [now]
+        if len(self.restarts) > MAX_RESTARTS:
+            self._kill_all()
+            raise WorkerLostError(
+                f"{len(self.restarts)} worker restarts within {RESTART_WINDOW:g} s"
+            )
+        self._start(index)
+
+    def _kill_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.is_alive():
+                proc.kill()
+        for proc in self.procs.values():
+            proc.join()
+        self.procs.clear()
+
+
+def check_timezone(engine: Any, settings: config.Settings) -> None:
+    """Stop start-up if gammu-smsd's stored times disagree with the configured zone.
+
+    In SQLite gammu's insert time is UTC and ``ReceivingDateTime`` is gammu's
+    local time, so unprocessed rows show the offset gammu-smsd used.
+    """
+    log = logs.get()
+    expected = clock.zone_offset_hours(settings.zone)
+    host = -time.timezone / 3600 if not time.daylight else None
+    if host is not None and host != expected:
+        log.warning("host_timezone_differs", host_offset=host, configured=settings.timezone)
+    if engine.dialect.name != "sqlite":
+        return
+    with db_engine.reading(engine) as conn:
+        pairs = inbox.recent_time_pairs(conn, gammu.tables("sqlite"), limit=50)
+    observed = clock.observed_offset_hours(pairs) if len(pairs) >= 3 else None
+    if observed is not None and abs(observed - expected) >= 1:
+        raise ConfigError(
+            settings.sources[-1],
+            "service.timezone",
+            f"gammu-smsd stores times at UTC{observed:+g} but {settings.timezone} is "
+            f"UTC{expected:+g}: set TZ for gammu-smsd or fix the setting",
+        )

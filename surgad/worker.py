@@ -1,0 +1,205 @@
+"""Claim inbox rows, decide what they cause, and commit it all at once.
+
+A batch is read in one short read transaction and written in one short write
+transaction: the inbox marks, the complaints, the outbox rows and the outcome
+rows commit together or not at all. The write only marks rows nobody marked
+in between; if another worker or host got there first, the whole batch rolls
+back and is read again. A crash at any instant therefore loses nothing and
+doubles nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+
+from surgad import classifier, clock, intake, logs, retry, routing
+from surgad.config import Settings
+from surgad.db import complaints, gammu, inbox, outbox
+from surgad.db import engine as db_engine
+from surgad.db import models
+
+
+class Conflict(Exception):
+    """Another worker settled some of the rows of this batch first."""
+
+
+@dataclasses.dataclass
+class Context:
+    """What one worker process keeps between batches."""
+
+    settings: Settings
+    engine: sa.Engine
+    tables: gammu.Tables
+    classifier: classifier.Classifier
+    partition: tuple[int, int] = (0, 1)
+    cursor: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchResult:
+    """How many rows a batch read, settled and held."""
+
+    read: int
+    settled: int
+    held: int
+    complaints: int
+    conflict: bool = False
+
+
+def make_context(settings: Settings, partition: tuple[int, int] = (0, 1)) -> Context:
+    """Open the database and build the classifier for one worker."""
+    engine = db_engine.create(settings.database_url)
+    return Context(
+        settings=settings,
+        engine=engine,
+        tables=gammu.tables(engine.dialect.name),
+        classifier=classifier.Classifier.from_config(settings.lexicon),
+        partition=partition,
+    )
+
+
+def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
+    """Read one batch after the cursor, settle it, and move the cursor on."""
+    limit = limit or ctx.settings.batch_size
+    if ctx.engine.dialect.name == "sqlite":
+        with db_engine.reading(ctx.engine) as conn:
+            rows, sorting = _read(ctx, conn, limit, lock=False)
+        if not routing.all_row_ids(sorting):
+            return _advance(ctx, rows, sorting, 0)
+        with db_engine.writing(ctx.engine) as conn:
+            made = _write(ctx, conn, sorting)
+    else:
+        # Row locks: rows another worker holds are skipped, not waited for.
+        with db_engine.writing(ctx.engine) as conn:
+            rows, sorting = _read(ctx, conn, limit, lock=True)
+            made = _write(ctx, conn, sorting) if routing.all_row_ids(sorting) else 0
+    return _advance(ctx, rows, sorting, made)
+
+
+def _read(
+    ctx: Context, conn: sa.Connection, limit: int, lock: bool
+) -> tuple[list[intake.InboxRow], intake.Sorting]:
+    rows = inbox.fetch_batch(
+        conn, ctx.tables, after_id=ctx.cursor, limit=limit,
+        partition=ctx.partition, lock=lock,
+    )
+    senders = {row.sender for row in rows if row.udh}
+    batch = rows + inbox.fetch_parts(conn, ctx.tables, senders)
+    known = inbox.known_keys(conn, (intake.fingerprint(row) for row in batch))
+    sorting = intake.sort_rows(
+        batch, known, inbox.database_now(conn), ctx.settings.hold_window,
+        ctx.settings.region,
+    )
+    return rows, sorting
+
+
+def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> int:
+    now = clock.utc_now()
+    plan = routing.plan(sorting, ctx.classifier, ctx.settings, now)
+    ids = routing.all_row_ids(sorting)
+    if inbox.mark_processed(conn, ctx.tables, ids) != len(ids):
+        raise Conflict(f"{len(ids)} rows, some settled elsewhere")
+    rows = [routing.complaint_row(new, ctx.settings, now) for new in plan.complaints]
+    complaint_ids = complaints.insert(conn, rows)
+    sms = list(plan.replies)
+    outcomes = list(plan.outcomes)
+    for new, complaint_id in zip(plan.complaints, complaint_ids, strict=True):
+        sms += routing.complaint_sms(new, complaint_id, ctx.settings)
+        outcomes += routing.complaint_outcomes(new, complaint_id, sorting, now)
+    outbox.queue(conn, ctx.tables, sms)
+    inbox.record_outcomes(conn, outcomes)
+    complaints.add_events(conn, routing.created_events(plan.complaints, complaint_ids, now))
+    return len(complaint_ids)
+
+
+def _advance(
+    ctx: Context, rows: Sequence[intake.InboxRow], sorting: intake.Sorting, made: int
+) -> BatchResult:
+    if rows:
+        ctx.cursor = max(row.id for row in rows)
+    settled = len(routing.all_row_ids(sorting))
+    return BatchResult(len(rows), settled, len(sorting.held), made)
+
+
+def quarantine(ctx: Context, row_id: int, error: BaseException) -> None:
+    """Settle one row that made the worker fail, so it cannot fail again."""
+    reason = f"internal error: {type(error).__name__}"
+    with db_engine.writing(ctx.engine) as conn:
+        if inbox.mark_processed(conn, ctx.tables, [row_id]) == 1:
+            outcome = routing.outcome(row_id, models.REJECTED, clock.utc_now(), None, reason)
+            inbox.record_outcomes(conn, [outcome])
+
+
+def step(ctx: Context) -> BatchResult:
+    """Process one batch, surviving conflicts and rows that break the code."""
+    log = logs.get(partition=ctx.partition[0])
+    try:
+        return retry.call(process_batch, ctx)
+    except (Conflict, sa.exc.IntegrityError) as exc:
+        log.info("batch_conflict", cursor=ctx.cursor, error=type(exc).__name__)
+        return BatchResult(0, 0, 0, 0, conflict=True)
+    except retry.TRANSIENT:
+        raise
+    except Exception:
+        log.exception("batch_failed", cursor=ctx.cursor)
+        return _one_by_one(ctx)
+
+
+def _one_by_one(ctx: Context) -> BatchResult:
+    """Retry the failed batch a row at a time; quarantine the row that fails."""
+    return retry.call(_single, ctx)
+
+
+def _single(ctx: Context) -> BatchResult:
+    log = logs.get(partition=ctx.partition[0])
+    with db_engine.reading(ctx.engine) as conn:
+        rows = inbox.fetch_batch(
+            conn, ctx.tables, after_id=ctx.cursor, limit=1, partition=ctx.partition
+        )
+    if not rows:
+        return BatchResult(0, 0, 0, 0)
+    try:
+        return process_batch(ctx, limit=1)
+    except (Conflict, sa.exc.IntegrityError):
+        return BatchResult(0, 0, 0, 0, conflict=True)
+    except retry.TRANSIENT:
+        raise
+    except Exception as exc:
+        log.error("row_quarantined", inbox_id=rows[0].id, error=type(exc).__name__)
+        quarantine(ctx, rows[0].id, exc)
+        ctx.cursor = rows[0].id
+        return BatchResult(1, 1, 0, 0)
+
+
+def drain(
+    ctx: Context,
+    should_stop: Callable[[], bool],
+    beat: Callable[[], None],
+    once: bool,
+) -> None:
+    """Poll the inbox until told to stop (or, with ``once``, until it is empty).
+
+    Each pass reads from the lowest unprocessed id upwards, batch by batch. A
+    pass that settles nothing ends in a sleep; the next pass starts from the
+    bottom again, which picks up held parts and rows committed out of order.
+    """
+    log = logs.get(partition=ctx.partition[0])
+    progress = False
+    while not should_stop():
+        beat()
+        result = step(ctx)
+        progress = progress or result.settled > 0 or result.conflict
+        if result.read:
+            log.debug("batch_done", read=result.read, settled=result.settled,
+                      held=result.held, complaints=result.complaints)
+            continue
+        if once and not progress:
+            return
+        ctx.cursor = 0
+        if not progress:
+            time.sleep(ctx.settings.poll_interval)
+        progress = False

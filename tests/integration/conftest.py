@@ -1,0 +1,183 @@
+"""A whole complaint line in a temporary directory: real gammu-smsd, real SQLite."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from surgad import dummyphone
+
+REPO = Path(__file__).resolve().parents[2]
+TZ = "Asia/Jakarta"
+MAYOR = "+6281299990001"
+
+
+def write_config(
+    directory: Path,
+    database_url: str,
+    *,
+    deadline_hours: float = 24,
+    service: dict[str, Any] | None = None,
+) -> Path:
+    """Write a surgad config for a test line; return its path."""
+    units = (REPO / "config" / "units-kediri.toml").read_text(encoding="utf-8")
+    units = re.sub(r"(?m)^deadline_hours\s*=.*$", f"deadline_hours = {deadline_hours}", units)
+    (directory / "units.toml").write_text(units, encoding="utf-8")
+    options = {
+        "timezone": TZ, "workers": 2, "batch_size": 100, "poll_interval": 0.05,
+        "hold_window": 600, "watchdog_interval": 0.5, "shutdown_timeout": 20,
+    } | (service or {})
+    lines = ["[database]", f'url = "{database_url}"', "", "[service]"]
+    lines += [f"{key} = {_toml(value)}" for key, value in options.items()]
+    lines += ["", "[mayor]", f'numbers = ["{MAYOR}"]', "", "[units]", 'file = "units.toml"']
+    path = directory / "surgad.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``check`` until it returns something true; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+@dataclasses.dataclass
+class Line:
+    """One test installation: config, database, gammu-smsd and the daemon."""
+
+    directory: Path
+    config: Path
+    engine: sa.Engine
+    gammu: dummyphone.GammuSmsd | None = None
+    daemon: subprocess.Popen[bytes] | None = None
+
+    @property
+    def device(self) -> Path:
+        assert self.gammu is not None
+        return self.gammu.device_dir
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run the surgad CLI as a separate process, as staff would."""
+        result = subprocess.run(
+            [sys.executable, "-m", "surgad", "--config", str(self.config), *args],
+            capture_output=True, text=True, timeout=120, env=_env(),
+        )
+        if check and result.returncode != 0:
+            pytest.fail(f"surgad {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def start_daemon(self, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``surgad run`` as a child process; its log goes to a file."""
+        log = (self.directory / "surgad.log").open("ab")
+        self.daemon = subprocess.Popen(
+            [sys.executable, "-m", "surgad", "--config", str(self.config), "run", *args],
+            stdout=log, stderr=subprocess.STDOUT, env=_env(),
+        )
+        return self.daemon
+
+    def stop_daemon(self, sig: int = signal.SIGTERM) -> int:
+        """Stop the daemon this line started; return its exit status."""
+        daemon, self.daemon = self.daemon, None
+        if daemon is None:
+            return 0
+        if daemon.poll() is None:
+            daemon.send_signal(sig)
+        return daemon.wait(timeout=60)
+
+    def query(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.text(sql), params))
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        return self.query(sql, **params)[0][0]
+
+    def sent(self, creator_like: str = "surgad/%") -> list[Any]:
+        """Return sentitems rows written by surgad, in id and part order."""
+        return self.query(
+            "SELECT ID, SequencePosition, DestinationNumber, TextDecoded, UDH, "
+            "Coding, CreatorID, Status FROM sentitems WHERE CreatorID LIKE :c "
+            "ORDER BY ID, SequencePosition", c=creator_like,
+        )
+
+    def settled(self) -> int:
+        return int(self.scalar("SELECT COUNT(*) FROM surgad_inbox_outcome"))
+
+    def wait_settled(self, count: int, timeout: float = 60) -> None:
+        wait_for(lambda: self.settled() >= count, timeout, f"{count} settled inbox rows")
+
+    def wait_outbox_empty(self, timeout: float = 60) -> None:
+        wait_for(lambda: self.scalar("SELECT COUNT(*) FROM outbox") == 0, timeout,
+                 "gammu-smsd to send the outbox")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def gammu_available() -> bool:
+    return shutil.which(dummyphone.GAMMU_SMSD) is not None
+
+
+@pytest.fixture
+def make_line(tmp_path: Path) -> Iterator[Callable[..., Line]]:
+    """Build lines on SQLite; stop every process they started afterwards."""
+    lines: list[Line] = []
+
+    def _make(*, with_gammu: bool = True, **config: Any) -> Line:
+        directory = tmp_path / f"line{len(lines)}"
+        directory.mkdir()
+        db_path = directory / "smsd.db"
+        path = write_config(directory, f"sqlite:///{db_path}", **config)
+        line = Line(directory, path, sa.create_engine(f"sqlite:///{db_path}"))
+        lines.append(line)
+        line.cli("db", "init")
+        if with_gammu:
+            if not gammu_available():
+                _missing("gammu-smsd is not installed (run ./scripts/setup)")
+            line.gammu = dummyphone.GammuSmsd.in_directory(
+                directory / "gammu", dummyphone.DbTarget.sqlite(db_path),
+                tz=TZ, extra={"MultipartTimeout": "2"},
+            )
+            line.gammu.start()
+        return line
+
+    yield _make
+    for line in lines:
+        line.stop_daemon(signal.SIGKILL)
+        if line.gammu is not None:
+            line.gammu.stop()
+        line.engine.dispose()
+
+
+def _missing(why: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs this: {why}")
+    pytest.skip(why)

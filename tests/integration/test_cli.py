@@ -1,0 +1,84 @@
+"""The staff CLI: clear one-line errors, and state changes recorded with who."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from surgad import tickets
+from tests.integration.conftest import Line
+from tests.integration.test_crash import insert_like_gammu
+
+
+def test_unknown_ticket_is_one_line_and_not_found(make_line: Callable[..., Line]) -> None:
+    """A ticket that does not exist: one stderr line, exit status 5."""
+    line = make_line(with_gammu=False)
+    for args in (["complaints", "show", "999"], ["complaints", "ack", "12"]):
+        result = line.cli(*args, check=False)
+        assert result.returncode == 5
+        assert result.stderr.count("\n") == 1 and "no complaint" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_bad_option_is_one_line_usage_error(make_line: Callable[..., Line]) -> None:
+    """A bad option or value: one stderr line, exit status 2, no traceback."""
+    line = make_line(with_gammu=False)
+    for args in (
+        ["complaints", "list", "--status", "sleeping"],
+        ["complaints", "list", "--unit", "NASA"],
+        ["complaints", "resolve", "12"],
+        ["run", "--workers", "0"],
+        ["classify"],
+        ["nonsense"],
+    ):
+        result = line.cli(*args, check=False)
+        assert result.returncode == 2, args
+        assert result.stderr.count("\n") == 1, (args, result.stderr)
+        assert result.stderr.startswith("surgad: error:")
+
+
+def test_bad_config_names_file_key_and_problem(tmp_path: Path,
+                                               make_line: Callable[..., Line]) -> None:
+    """A wrong value stops start-up naming the file, the key and the problem."""
+    line = make_line(with_gammu=False)
+    text = line.config.read_text().replace("workers = 2", "workers = -3")
+    line.config.write_text(text)
+    result = line.cli("run", "--once", check=False)
+    assert result.returncode == 3
+    assert str(line.config) in result.stderr
+    assert "service.workers" in result.stderr and "between" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_wrong_state_change_is_refused(make_line: Callable[..., Line]) -> None:
+    """Acknowledging twice is refused; the change is recorded with the OS user."""
+    line = make_line(with_gammu=False)
+    insert_like_gammu(line, 1)
+    line.cli("run", "--once")
+    (complaint_id,) = line.query("SELECT id FROM surgad_complaint")[0]
+    ticket = tickets.encode(complaint_id)
+    line.cli("complaints", "ack", ticket)
+    again = line.cli("complaints", "ack", ticket, check=False)
+    assert again.returncode == 6 and "acked" in again.stderr
+
+    shown = json.loads(line.cli("complaints", "show", ticket, "--json").stdout)
+    actions = [(event["action"], event["actor"]) for event in shown["history"]]
+    assert ("acknowledged", getpass.getuser()) in actions
+    listed = json.loads(line.cli("complaints", "list", "--status", "acked", "--json").stdout)
+    assert [item["ticket"] for item in listed] == [ticket]
+
+
+def test_classify_prints_one_code_per_csv_row(tmp_path: Path,
+                                              make_line: Callable[..., Line]) -> None:
+    """``classify --csv`` prints a unit code per row, for staff checking routing."""
+    line = make_line(with_gammu=False)
+    sheet = tmp_path / "texts.csv"
+    sheet.write_text("id,text\n1,PJU MATI JL VETERAN\n2,\"halo min, selamat pagi\"\n")
+    codes = line.cli("classify", "--csv", str(sheet)).stdout.split()
+    assert codes == ["DISHUB", "NONE"]
+    missing = tmp_path / "bad.csv"
+    missing.write_text("id,isi\n1,x\n")
+    result = line.cli("classify", "--csv", str(missing), check=False)
+    assert result.returncode == 2 and "text" in result.stderr

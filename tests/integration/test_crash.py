@@ -1,0 +1,102 @@
+"""A daemon killed at any instant loses nothing and doubles nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Line, wait_for
+
+TEXTS = [
+    "jalan berlubang di jl semeru tolong diaspal",
+    "sampah di tps kel banjaran belum diangkut seminggu, bau",
+    "lampu pju mati di jl veteran",
+    "air pdam mati sejak kemarin di kel tosaren",
+    "assalamualaikum min, selamat pagi",
+]
+
+
+def insert_like_gammu(line: Line, count: int) -> None:
+    """Insert inbox rows exactly as gammu-smsd's SQL service stores them.
+
+    Going through the dummy phone would take minutes for a thousand SMS; the
+    rows are the same either way (``Text`` is hex UTF-16BE, times are local).
+    """
+    now = dt.datetime.now().replace(microsecond=0)
+    rows = [
+        {
+            "received": (now + dt.timedelta(seconds=i)).isoformat(sep=" "),
+            "text": TEXTS[i % len(TEXTS)].encode("utf-16-be").hex().upper(),
+            "decoded": TEXTS[i % len(TEXTS)],
+            "sender": f"+62812{3000000 + i:07d}",
+        }
+        for i in range(count)
+    ]
+    with line.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO inbox (ReceivingDateTime, Text, SenderNumber, Coding, UDH, "
+            "SMSCNumber, Class, TextDecoded, RecipientID) VALUES "
+            "(:received, :text, :sender, 'Default_No_Compression', '', "
+            "'+6281100000', -1, :decoded, 'dummy')",
+            rows,
+        )
+
+
+@pytest.mark.slow
+def test_kill_9_mid_batch_then_restart_handles_each_sms_once(
+    make_line: Callable[..., Line],
+) -> None:
+    """kill -9 during a 1,000-SMS backlog, restart: every row settled exactly once."""
+    line = make_line(with_gammu=False, service={"batch_size": 20, "workers": 2})
+    insert_like_gammu(line, 1000)
+    daemon = line.start_daemon()
+    wait_for(lambda: line.settled() >= 100, 60, "the daemon to be mid-way")
+    workers = _children_of(daemon.pid)
+    assert workers, "the daemon runs its workers as child processes"
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait(timeout=30)
+    for child in workers:
+        wait_for(lambda child=child: not _alive(child), 30, "orphaned workers to exit")
+    midway = line.settled()
+    assert 0 < midway < 1000, "the kill should land in the middle of the backlog"
+
+    line.cli("run", "--once")
+
+    assert line.settled() == 1000
+    assert line.scalar("SELECT COUNT(*) FROM inbox WHERE Processed = 'false'") == 0
+    assert line.scalar(
+        "SELECT COUNT(*) FROM inbox i LEFT JOIN surgad_inbox_outcome o "
+        "ON o.inbox_id = i.ID WHERE o.inbox_id IS NULL") == 0
+    complaints = line.scalar("SELECT COUNT(*) FROM surgad_complaint")
+    assert complaints == 800  # four in five texts are complaints
+    acks = line.scalar("SELECT COUNT(*) FROM outbox WHERE CreatorID LIKE 'surgad/ack/%'")
+    assert acks == complaints
+    per_citizen = line.query(
+        "SELECT citizen, COUNT(*) AS n FROM surgad_complaint GROUP BY citizen HAVING n > 1")
+    assert per_citizen == []
+
+
+def _children_of(pid: int) -> list[int]:
+    """Return the pids of a process's children (the worker processes)."""
+    children = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in text:
+            children.append(int(status.parent.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
