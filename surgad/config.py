@@ -192,7 +192,7 @@ def _build(
     region = read.string("service.region", "ID")
     timezone = _timezone(read)
     units_data = _units_file(read, paths)
-    units = _units(_Reader(units_data[0], units_data[1]), region)
+    units = _deadlines(read, _units(_Reader(units_data[0], units_data[1]), region))
     triage = _Reader(units_data[0], units_data[1]).string("triage_unit")
     if triage not in units:
         raise ConfigError(units_data[2], "triage_unit", f"unknown unit {triage!r}")
@@ -244,6 +244,19 @@ def _units_file(
     origin: dict[str, str] = {}
     _merge({}, origin, data, str(path), "")
     return data, origin, str(path)
+
+
+def _deadlines(read: _Reader, units: dict[str, Unit]) -> dict[str, Unit]:
+    """Apply ``[deadlines]`` from the main config: per-unit hours, site-specific."""
+    table = read.get("deadlines", {}) or {}
+    if not isinstance(table, Mapping):
+        raise read.fail("deadlines", "must be a table of UNIT = hours")
+    for code in table:
+        if code not in units:
+            raise read.fail(f"deadlines.{code}", f"unknown unit {code!r}")
+        hours = read.number(f"deadlines.{code}", 24, 0.0001, 24 * 60)
+        units[code] = dataclasses.replace(units[code], deadline_hours=hours)
+    return units
 
 
 def _units(read: _Reader, region: str) -> dict[str, Unit]:

@@ -1,11 +1,11 @@
-"""Run the real gammu-smsd on Gammu's dummy phone, so surgad can be tried without a modem.
+"""Run the real gammu-smsd on Gammu's dummy phone, to try surgad without a modem.
 
 The dummy driver keeps its "SIM" in a directory: every file ``DEVICE/sms/1/<N>``
 (``N`` from 1 to 10000) is one SMS part in Gammu's smsbackup format. gammu-smsd polls
 that folder every ``ReceiveFrequency`` seconds, stores what it finds in ``inbox`` and
 deletes the file; it opens only files named by a bare number and ignores every other
-name. Outgoing SMS are "sent" at once: they land in ``sentitems`` and are listed in
-``DEVICE/operations.log``.
+name. Outgoing SMS are "sent" at once and land in ``sentitems``; gammu 1.42's dummy
+driver writes nothing about them to ``DEVICE/operations.log``.
 
 This module writes a gammu-smsdrc for the dummy phone, runs gammu-smsd as a child
 process, and delivers incoming SMS into the dummy SIM the way a network would present
@@ -23,6 +23,7 @@ import os
 import random
 import shutil
 import signal
+import stat
 import subprocess
 import time
 import uuid
@@ -55,6 +56,7 @@ _GSM_BASIC = frozenset(
 )
 _GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
 
+_CONCATENATED_ENTRY = {8: "ConcatenatedTextLong", 16: "ConcatenatedTextLong16bit"}
 _READY_LOG_LINE = "Inserting phone info"
 _POLL_INTERVAL = 0.05
 
@@ -104,10 +106,9 @@ class DbTarget:
         """Return the ``[smsd]`` keys that point gammu-smsd at this database."""
         if self.kind == "sqlite":
             assert self.path is not None
-            # libdbi joins dbdir and database itself; the separator must be there.
             return {
                 "driver": "sqlite3",
-                "dbdir": f"{self.path.parent}{os.sep}",
+                "dbdir": str(self.path.parent),
                 "database": self.path.name,
             }
         host = self.host if self.port is None else f"{self.host}:{self.port}"
@@ -127,22 +128,23 @@ def write_smsdrc(
     phone_id: str,
     db: DbTarget,
     log_path: Path,
-    loop_sleep: int = 0,
+    loop_sleep: int = 1,
     extra: Mapping[str, str] = {},
 ) -> None:
     """Write a gammu-smsdrc that runs gammu-smsd on the dummy phone in ``device_dir``.
 
-    The timers are the fastest gammu accepts, so tests do not wait: inbox polled every
-    second, an empty outbox looked at again after one second. ``extra`` adds or
-    replaces ``[smsd]`` keys (compared without case, as gammu does), for example
-    ``{"MultipartTimeout": "2"}``. There is no ``RunOnReceive``.
+    The timers are short so tests do not wait: inbox polled every second, an empty
+    outbox looked at again after one second. ``loop_sleep`` 0 sends about 60 SMS a
+    second instead of one, but then gammu spins a whole CPU core while idle.
+    ``extra`` adds or replaces ``[smsd]`` keys (compared without case, as gammu
+    does), for example ``{"MultipartTimeout": "2"}``. There is no ``RunOnReceive``.
     """
     smsd = {
         "service": "sql",
         **db.smsd_settings(),
         "PhoneID": phone_id,
         "logfile": str(log_path),
-        # 1 adds "Received message from" and the multipart decisions to the log.
+        # 1 adds the "Received message from" and "SMS sent on device" lines.
         "debuglevel": "1",
         "CommTimeout": "1",
         "ReceiveFrequency": "1",
@@ -232,7 +234,7 @@ class GammuSmsd:
         db: DbTarget,
         *,
         phone_id: str = DEFAULT_PHONE_ID,
-        loop_sleep: int = 0,
+        loop_sleep: int = 1,
         extra: Mapping[str, str] = {},
         tz: str | None = None,
     ) -> GammuSmsd:
@@ -339,7 +341,7 @@ class GammuSmsd:
         return " | ".join(tail[-lines:])
 
     def stop(self) -> int | None:
-        """Stop gammu-smsd with SIGTERM (SIGKILL after the timeout); return its status."""
+        """Stop gammu-smsd (SIGTERM, SIGKILL after the timeout); return its status."""
         process, self._process = self._process, None
         if process is None:
             return None
@@ -418,9 +420,9 @@ def build_incoming(
     use_unicode = not is_gsm_text(text) if unicode is None else unicode
     if not use_unicode and not is_gsm_text(text):
         raise ValueError("text has characters outside the GSM alphabet; use unicode")
-    entry = "ConcatenatedTextLong16bit" if reference_bits == 16 else "ConcatenatedTextLong"
+    entry = {"ID": _CONCATENATED_ENTRY[reference_bits], "Buffer": text}
     parts: list[SmsDict] = gammu.EncodeSMS(
-        {"Class": -1, "Unicode": use_unicode, "Entries": [{"ID": entry, "Buffer": text}]}
+        {"Class": -1, "Unicode": use_unicode, "Entries": [entry]}
     )
     ref = _choose_reference(reference, reference_bits)
     stamp = _smsc_time(when)
@@ -459,8 +461,8 @@ def _smsc_time(when: dt.datetime | None) -> dt.datetime:
     """Return the SMSC timestamp as aware UTC, the form the backup file keeps."""
     if when is None:
         return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    # Gammu's backup format has no offsets: only UTC is written (with a Z) and read
-    # back correctly, so every timestamp is converted to UTC first.
+    # Gammu reads every backup timestamp as UTC, and python-gammu writes any other
+    # offset as bare wall-clock time, so only a UTC value survives the round trip.
     return when.astimezone(dt.timezone.utc).replace(microsecond=0)
 
 
@@ -583,7 +585,9 @@ def inject_incoming(
     return deliver(device_dir, _select_parts(messages, parts))
 
 
-def _select_parts(messages: list[SmsDict], parts: Sequence[int] | None) -> list[SmsDict]:
+def _select_parts(
+    messages: list[SmsDict], parts: Sequence[int] | None
+) -> list[SmsDict]:
     """Return the messages numbered in ``parts`` (1-based), or all when None."""
     if parts is None:
         return messages
@@ -645,29 +649,36 @@ def simulate_duplicate(
     inserts a new inbox row each time. Here the identical parts are delivered again
     after gammu consumed the previous copy, one copy per poll, which leaves the same
     rows (every column equal but ``ID`` and ``UpdatedInDB``). Build ``messages``
-    with build_incoming or build_raw and a fixed ``when``. For the failing delete
-    itself (gammu logs ``Error deleting SMS``) see undeletable_sim.
+    once with build_incoming or build_raw. For the failing delete itself (gammu
+    logs ``Error deleting SMS``) see undeletable_sim.
     """
     for _ in range(copies):
         wait_consumed(deliver(device_dir, messages), timeout)
 
 
 @contextlib.contextmanager
-def undeletable_sim(device_dir: Path) -> Iterator[None]:
-    """Make the dummy SIM inbox read-only, so gammu's delete fails, until exit.
+def undeletable_sim(
+    device_dir: Path, messages: Iterable[SmsDict]
+) -> Iterator[list[Path]]:
+    """Deliver ``messages`` into a SIM inbox that gammu cannot delete from, until exit.
 
-    gammu inserts the row first and deletes afterwards; a failed delete logs
+    gammu inserts the row first and deletes afterwards; the failed delete logs
     ``Error deleting SMS: Operation not allowed by phone`` and the same SMS is
-    inserted again on every poll. This works only when gammu-smsd does not run as
-    root, because root ignores directory permissions.
+    inserted again on every poll (one row per ``ReceiveFrequency``). On exit the
+    folder is writable again and gammu stores one more copy and deletes the file.
+    This works only when gammu-smsd does not run as root, which ignores directory
+    permissions; as root, use simulate_duplicate.
     """
     if os.geteuid() == 0:
         raise DummyPhoneError("root deletes from a read-only folder; run as a user")
     folder = _make_sim_folders(device_dir)
-    mode = folder.stat().st_mode
-    folder.chmod(0o555)
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    paths = deliver(device_dir, messages)
+    # gammu deletes only after its insert has committed, milliseconds after it read
+    # the file; the folder is read-only long before that.
+    folder.chmod(mode & ~0o222)
     try:
-        yield
+        yield paths
     finally:
         folder.chmod(mode)
 

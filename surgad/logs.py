@@ -14,12 +14,19 @@ from surgad import phone
 
 # Anything that looks like a phone number inside a log value is masked, so a
 # citizen's number never reaches the journal even from a free-text field.
-_NUMBER = re.compile(r"\+?\d[\d\s-]{8,}\d")
+_NUMBER = re.compile(r"(?<![\w.:])\+?\d(?:[\s-]?\d){8,14}(?![\w.:])")
 _PHONE_KEYS = frozenset({"sender", "citizen", "destination", "number", "head"})
 
 
+def _mask_one(raw: str) -> str:
+    try:
+        return phone.mask(phone.normalise(raw))
+    except phone.PhoneError:
+        return phone.mask(raw)
+
+
 def _mask_value(value: str) -> str:
-    return _NUMBER.sub(lambda match: phone.mask(match.group(0)), value)
+    return _NUMBER.sub(lambda match: _mask_one(match.group(0)), value)
 
 
 def mask_numbers(
@@ -27,6 +34,8 @@ def mask_numbers(
 ) -> MutableMapping[str, Any]:
     """Mask phone numbers in every string value of a log event."""
     for key, value in event.items():
+        if key == "timestamp":
+            continue
         if isinstance(value, str) and (key in _PHONE_KEYS or _NUMBER.search(value)):
             event[key] = _mask_value(value)
     return event

@@ -7,8 +7,16 @@ Times are naive UTC (see ``surgad.clock``). The alembic migrations in
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
+
+def _utc(nullable: bool = False, index: bool = False) -> Any:
+    """Declare a naive-UTC timestamp column (surgad never stores local times)."""
+    return Field(default=None, sa_type=sa.DateTime, nullable=nullable, index=index)
+
 
 # Outcomes of an inbox row; every row that gammu-smsd stored ends as one of them.
 COMPLAINT = "complaint"
@@ -43,15 +51,15 @@ class Complaint(SQLModel, table=True):
     incomplete: bool = False
     concat_key: str | None = Field(default=None, max_length=64)
     status: str = Field(default=OPEN, max_length=16, index=True)
-    received_at: dt.datetime
-    created_at: dt.datetime
-    deadline_at: dt.datetime
+    received_at: dt.datetime = _utc()
+    created_at: dt.datetime = _utc()
+    deadline_at: dt.datetime = _utc()
     # Set while an escalation is still due, cleared once sent or no longer due:
     # the watchdog's scan is a range read on this one small index.
-    escalate_at: dt.datetime | None = Field(default=None, index=True)
-    escalated_at: dt.datetime | None = None
-    acked_at: dt.datetime | None = None
-    resolved_at: dt.datetime | None = None
+    escalate_at: dt.datetime | None = _utc(nullable=True, index=True)
+    escalated_at: dt.datetime | None = _utc(nullable=True)
+    acked_at: dt.datetime | None = _utc(nullable=True)
+    resolved_at: dt.datetime | None = _utc(nullable=True)
     resolution_note: str | None = None
     inbox_id: int = Field(index=True)
 
@@ -69,7 +77,7 @@ class InboxOutcome(SQLModel, table=True):
     # SMS stored twice by gammu-smsd can never open two complaints.
     dedup_key: str | None = Field(default=None, max_length=40, unique=True)
     duplicate_of: int | None = None
-    handled_at: dt.datetime
+    handled_at: dt.datetime = _utc()
 
 
 class Event(SQLModel, table=True):
@@ -79,7 +87,7 @@ class Event(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(index=True)
-    at: dt.datetime
+    at: dt.datetime = _utc()
     actor: str = Field(max_length=64)
     action: str = Field(max_length=32)
     detail: str | None = None

@@ -76,6 +76,7 @@ class Line:
     engine: sa.Engine
     gammu: dummyphone.GammuSmsd | None = None
     daemon: subprocess.Popen[bytes] | None = None
+    daemon_log: Any = None
 
     @property
     def device(self) -> Path:
@@ -94,10 +95,11 @@ class Line:
 
     def start_daemon(self, *args: str) -> subprocess.Popen[bytes]:
         """Start ``surgad run`` as a child process; its log goes to a file."""
-        log = (self.directory / "surgad.log").open("ab")
+        if self.daemon_log is None:
+            self.daemon_log = (self.directory / "surgad.log").open("ab")
         self.daemon = subprocess.Popen(
             [sys.executable, "-m", "surgad", "--config", str(self.config), "run", *args],
-            stdout=log, stderr=subprocess.STDOUT, env=_env(),
+            stdout=self.daemon_log, stderr=subprocess.STDOUT, env=_env(),
         )
         return self.daemon
 
@@ -172,6 +174,8 @@ def make_line(tmp_path: Path) -> Iterator[Callable[..., Line]]:
     yield _make
     for line in lines:
         line.stop_daemon(signal.SIGKILL)
+        if line.daemon_log is not None:
+            line.daemon_log.close()
         if line.gammu is not None:
             line.gammu.stop()
         line.engine.dispose()

@@ -7,10 +7,11 @@ import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.conftest import Line, wait_for
+from tests.integration.conftest import TZ, Line, wait_for
 
 TEXTS = [
     "jalan berlubang di jl semeru tolong diaspal",
@@ -27,10 +28,11 @@ def insert_like_gammu(line: Line, count: int) -> None:
     Going through the dummy phone would take minutes for a thousand SMS; the
     rows are the same either way (``Text`` is hex UTF-16BE, times are local).
     """
-    now = dt.datetime.now().replace(microsecond=0)
+    # gammu-smsd runs with TZ=Asia/Jakarta: ReceivingDateTime is Jakarta time.
+    now = dt.datetime.now(ZoneInfo(TZ)).replace(tzinfo=None, microsecond=0)
     rows = [
         {
-            "received": (now + dt.timedelta(seconds=i)).isoformat(sep=" "),
+            "received": (now - dt.timedelta(seconds=count - i)).isoformat(sep=" "),
             "text": TEXTS[i % len(TEXTS)].encode("utf-16-be").hex().upper(),
             "decoded": TEXTS[i % len(TEXTS)],
             "sender": f"+62812{3000000 + i:07d}",

@@ -132,7 +132,7 @@ def test_long_reply_with_emoji_is_sent_whole(make_line: Callable[..., Line]) -> 
     note = ("Jalan sudah ditambal dan diaspal ulang oleh tim Bina Marga 🙏🚧. " * 7)[:400]
     assert len(note) == 400
     line.cli("complaints", "resolve", ticket, "--note", note)
-    wait_for(lambda: by_kind(line, "resolution"), 60, "the resolution notice")
+    line.wait_outbox_empty()
 
     rows = by_kind(line, "resolution")
     sent_text = "".join(row.TextDecoded for row in rows)

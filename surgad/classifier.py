@@ -1,0 +1,554 @@
+"""Decide which city unit must act on a citizen's SMS, or that none should.
+
+A weighted word matcher driven by the unit file (``config/units-kediri.toml``);
+this module holds no vocabulary of its own. Each SMS is
+
+1. normalised: only the *Isi* of the Surga ``NIK#Nama#Isi`` format, lower case,
+   letter runs shortened, numbers as ``num``, "retak2" as "retak retak", slang
+   and Javanese respelled, affixes stripped when the base is a listed word;
+2. masked: kelurahan names, landmarks after "depan"-like words and numbered
+   addresses ("rt 3") become placeholders, so places are never topics;
+3. scored: phrases matched left to right, longest first, each once; "a + b"
+   rules when all their words occur; one score per unit and per NOT-for-a-unit
+   category (spam, referral, status ...);
+4. decided: spam, referrals and places outside the city win when they beat
+   every unit; chatter, status questions and thanks win when no unit word is
+   strong enough; otherwise the top unit wins.
+
+Confidence of a winner scoring ``s1`` over a runner-up ``s2`` is::
+
+    (s1 - s2) / s1  *  s1 / (s1 + saturation)
+
+the share of the winning score the runner-up does not match, damped for small
+scores: one strong word alone (3 points) gives 0.6 with the default saturation
+of 2, one plain keyword 0.33, a tie 0. NOT-for-a-unit decisions compare the
+deciding category score with the best unit score the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from surgad import errors
+
+COMPLAINT: Final = "complaint"
+NOT_COMPLAINT: Final = "not_complaint"
+REFERRAL: Final = "referral"
+STATUS_QUERY: Final = "status_query"
+
+# NOT-for-a-unit categories with a rule of their own (see _not_for_a_unit);
+# any other category is chatter that wins only when no unit word is strong.
+SPAM: Final = "spam"
+OUTSIDE: Final = "outside"
+REFERRAL_CATEGORY: Final = "referral"
+OPERATOR: Final = "operator"
+THANKS: Final = "thanks"
+STATUS: Final = "status"
+_RULED: Final = frozenset({SPAM, OUTSIDE, REFERRAL_CATEGORY, OPERATOR, THANKS})
+OPEN_ISSUE: Final = "open_issue"
+TIERS: Final = ("strong", "keywords", "weak")
+
+NUMBER: Final = "num"
+_MASK: Final = "_"
+_COMBO: Final = "+"
+# The marker word that makes a following name a kecamatan, not a kelurahan.
+_KECAMATAN: Final = "kecamatan"
+_CACHE_LIMIT: Final = 50_000
+
+_NIK_FORMAT: Final = re.compile(r"\s*\d{16}\s*#[^#]*#(.*)", re.DOTALL)
+_LETTER_RUN: Final = re.compile(r"([a-z])\1{2,}")
+_DOUBLE_LETTER: Final = re.compile(r"([a-z])\1")
+_WORD: Final = re.compile(r"[a-z0-9]+")
+_PIECE: Final = re.compile(r"[a-z]+|[0-9]+")
+_REDUPLICATED: Final = re.compile(r"([a-z]{2,})2")
+
+# Indonesian and Javanese affixes, tried least stripping first when a word is
+# not listed as written. A nasal prefix may have replaced the first letter of
+# the base (menyapu <- sapu, motong <- potong), so that letter is restored.
+_PREFIXES: Final = (
+    "", "di", "d", "ke", "k", "se", "ter", "ber", "be", "me", "mem", "men",
+    "meng", "meny", "nge", "ng", "ny", "m", "n", "pe", "pem", "pen", "peng",
+    "per", "dipun", "tak",
+)
+_SUFFIXES: Final = (
+    "", "nya", "ne", "e", "ku", "mu", "kan", "ke", "an", "i", "in", "ipun",
+    "lah", "pun", "na",
+)
+_NASAL_BASE: Final = {
+    "meny": "s", "ny": "s", "mem": "p", "m": "p", "pem": "p", "men": "t",
+    "n": "t", "pen": "t", "meng": "k", "ng": "k", "peng": "k",
+}
+# "got" + "e" = "gote": a possessive ending may leave a three-letter base; any
+# other strip must leave four letters, so "beli" does not become "bel".
+_POSSESSIVES: Final = frozenset({"nya", "ne", "e", "ku", "mu"})
+_MIN_BASE: Final = 3
+_AFFIX_PAIRS: Final = sorted(
+    ((prefix, suffix) for prefix in _PREFIXES for suffix in _SUFFIXES),
+    key=lambda pair: len(pair[0]) + len(pair[1]),
+)
+
+Hit = tuple[int, float]
+Words = Sequence[str] | Mapping[str, Sequence[str]]
+
+
+class LexiconError(errors.SurgadError, ValueError):
+    """The unit file's word lists cannot be compiled."""
+
+    exit_code = errors.ExitCode.CONFIG
+
+
+@dataclasses.dataclass(frozen=True)
+class Classification:
+    """The routing decision for one SMS.
+
+    ``code`` is None when no unit must act: for chatter, spam, status queries
+    and referrals, and for a complaint no unit word matched (kind
+    ``complaint``), which ``Classifier.route`` sends to the triage unit.
+    """
+
+    code: str | None
+    confidence: float
+    kind: str
+    kelurahan: str | None
+    scores: dict[str, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class Scoring:
+    """Weights and floors of the decision; see ``[scoring]`` in the unit file."""
+
+    strong: float = 3.0
+    keywords: float = 1.0
+    weak: float = 0.5
+    phrase_bonus: float = 0.5
+    topic_floor: float = 2.0
+    spam_floor: float = 3.0
+    referral_floor: float = 2.0
+    saturation: float = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Places:
+    """Location words masked before scoring; see ``[location]``, ``[gazetteer]``."""
+
+    kelurahan: Sequence[str] = ()
+    aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    needs_marker: Sequence[str] = ()
+    kecamatan: Sequence[str] = ()
+    markers: Sequence[str] = ()
+    near: Sequence[str] = ()
+    filler: Sequence[str] = ()
+    landmarks: Sequence[str] = ()
+    office: Sequence[str] = ()
+    numbered: Sequence[str] = ()
+
+
+class _Sequences:
+    """Find the longest listed word sequence that starts at a position."""
+
+    def __init__(self) -> None:
+        self._by_first: dict[str, list[tuple[list[str], int]]] = {}
+
+    def __contains__(self, first: object) -> bool:
+        return first in self._by_first
+
+    def add(self, words: Sequence[str], value: int) -> None:
+        entries = self._by_first.setdefault(words[0], [])
+        entries.append((list(words), value))
+        entries.sort(key=lambda entry: -len(entry[0]))
+
+    def match(self, tokens: list[str], start: int) -> tuple[int, int] | None:
+        """Return (length, value) of the longest sequence at ``start``."""
+        for words, value in self._by_first.get(tokens[start], ()):
+            if tokens[start : start + len(words)] == words:
+                return len(words), value
+        return None
+
+
+class Classifier:
+    """Score an SMS against every unit's words and pick the unit, or none."""
+
+    def __init__(
+        self,
+        units: Mapping[str, Words],
+        none: Mapping[str, Words] | None = None,
+        *,
+        open_issue: Sequence[str] = (),
+        synonyms: Mapping[str, str] | None = None,
+        keep: Sequence[str] = (),
+        ignore: Sequence[str] = (),
+        places: Places | None = None,
+        scoring: Scoring | None = None,
+        triage_unit: str | None = None,
+    ) -> None:
+        """Compile word lists: a plain list, or a table of ``TIERS`` lists."""
+        self.codes = tuple(units)
+        self.categories = tuple(none or {})
+        self.triage_unit = triage_unit
+        self.scoring = scoring or Scoring()
+        spellings = (synonyms or {}).items()
+        self._synonyms = {key: tuple(value.split()) for key, value in spellings}
+        self._vocab = {word for value in self._synonyms.values() for word in value}
+        self._vocab.update(word.lower() for word in keep)
+        self._cache: dict[str, tuple[str, ...]] = {}
+        self._phrases = _Sequences()
+        self._combos: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        self._hits: list[tuple[Hit, ...]] = []
+        self._term_ids: dict[tuple[str, ...], int] = {}
+        self._open_slot = len(self.codes) + len(self.categories)
+        for slot, words in enumerate([*units.values(), *(none or {}).values()]):
+            self._add_tiers(words, slot)
+        self._add_list(open_issue, self._open_slot, 1.0)
+        self._add_list(ignore, -1, 0.0)
+        self._compile_places(places or Places())
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> Classifier:
+        """Build a classifier from the parsed unit file (``tomllib.load``)."""
+        triage = data.get("triage_unit")
+        none = _table(data, "none")
+        language = _table(data, "language")
+        return cls(
+            {code: _tiers_of(table, f"units.{code}")
+             for code, table in _table(data, "units").items() if code != triage},
+            {name: _tiers_of(value, f"none.{name}")
+             for name, value in none.items() if name != OPEN_ISSUE},
+            open_issue=_strings(none.get(OPEN_ISSUE, []), "none.open_issue"),
+            synonyms=_table(language, "synonyms"),
+            keep=_strings(language.get("keep", []), "language.keep"),
+            ignore=_strings(language.get("ignore", []), "language.ignore"),
+            places=_places(_table(data, "location"), _table(data, "gazetteer")),
+            scoring=_scoring(_table(data, "scoring")),
+            triage_unit=triage if isinstance(triage, str) else None,
+        )
+
+    def classify(self, text: str) -> Classification:
+        """Return the unit that must act on ``text``, or why none must."""
+        nik = _NIK_FORMAT.fullmatch(text)
+        body = nik.group(1) if nik else text
+        tokens = self._normalise(body)
+        kelurahan = self._mask(tokens)
+        totals = self._score(tokens)
+        empty = all(token == _MASK for token in tokens)
+        # A question asks for something, so a thanks ending in "?" stays open.
+        return self._decide(totals, kelurahan, empty, "?" in body)
+
+    def route(self, text: str, threshold: float) -> Classification:
+        """Classify; send a complaint without a sure unit to the triage unit."""
+        found = self.classify(text)
+        unsure = found.code is None or found.confidence < threshold
+        if found.kind == COMPLAINT and unsure and self.triage_unit is not None:
+            return dataclasses.replace(found, code=self.triage_unit)
+        return found
+
+    # -- compiling the word lists ---------------------------------------------
+
+    def _add_tiers(self, words: Words, slot: int) -> None:
+        if not isinstance(words, Mapping):
+            self._add_list(words, slot, self.scoring.keywords)
+            return
+        for tier in TIERS:
+            self._add_list(words.get(tier, ()), slot, getattr(self.scoring, tier))
+
+    def _add_list(self, terms: Sequence[str], slot: int, weight: float) -> None:
+        for term in terms:
+            parts = [self._spell(part) for part in term.split(_COMBO)]
+            if not all(parts):
+                raise LexiconError(f"empty word in {term!r}")
+            if len(parts) > 1 and any(len(part) > 1 for part in parts):
+                raise LexiconError(f"each side of '+' must be one word: {term!r}")
+            words = tuple(word for part in parts for word in part)
+            scaled = weight * (1 + self.scoring.phrase_bonus * (len(words) - 1))
+            key = (_COMBO, *words) if len(parts) > 1 else words
+            if not self._add_hit(key, slot, scaled):
+                continue
+            term_id = self._term_ids[key]
+            if len(parts) > 1:
+                self._combos.setdefault(words[0], []).append((words[1:], term_id))
+            else:
+                self._phrases.add(words, term_id)
+
+    def _spell(self, text: str) -> tuple[str, ...]:
+        """Return the canonical words of a listed term (no affix stripping)."""
+        words: list[str] = []
+        for word in _WORD.findall(text.lower()):
+            spelled = NUMBER if word.isdigit() else word
+            words.extend(self._synonyms.get(spelled, (spelled,)))
+        self._vocab.update(words)
+        return tuple(words)
+
+    def _add_hit(self, key: tuple[str, ...], slot: int, weight: float) -> bool:
+        """Record ``weight`` for ``slot``; return whether the term is new."""
+        created = key not in self._term_ids
+        if created:
+            self._term_ids[key] = len(self._hits)
+            self._hits.append(())
+        term = self._term_ids[key]
+        if slot >= 0:
+            # Two spellings of one word listed for one unit count once, at best.
+            old = [hit for hit in self._hits[term] if hit[0] == slot]
+            others = tuple(hit for hit in self._hits[term] if hit[0] != slot)
+            self._hits[term] = (*others, (slot, max([weight] + [w for _, w in old])))
+        return created
+
+    def _compile_places(self, places: Places) -> None:
+        def words(items: Sequence[str]) -> set[str]:
+            return {word for item in items for word in self._spell(item)}
+
+        self._near, self._filler = words(places.near), words(places.filler)
+        self._office, self._markers = words(places.office), words(places.markers)
+        self._numbered = words(places.numbered)
+        self._landmarks = _Sequences()
+        for landmark in places.landmarks:
+            self._landmarks.add(self._spell(landmark), 0)
+        self._gazetteer = _Sequences()
+        # Per entry: official name, is it a kelurahan, does it need a marker.
+        self._places: list[tuple[str, bool, bool]] = []
+        marked = {name.lower() for name in places.needs_marker}
+        named = [(name, name, True) for name in places.kelurahan]
+        named += [(alias, name, True) for alias, name in places.aliases.items()]
+        named += [(name, name, False) for name in places.kecamatan]
+        for written, name, is_kelurahan in named:
+            needs_marker = not is_kelurahan or name.lower() in marked
+            self._gazetteer.add(self._spell(written), len(self._places))
+            self._places.append((name, is_kelurahan, needs_marker))
+
+    # -- normalising and masking ------------------------------------------------
+
+    def _normalise(self, body: str) -> list[str]:
+        """Return the canonical words of a message body."""
+        tokens: list[str] = []
+        cache = self._cache
+        for word in _WORD.findall(_LETTER_RUN.sub(r"\1", body.lower())):
+            spelled = cache.get(word)
+            if spelled is None:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                spelled = cache[word] = self._canonical(word)
+            tokens.extend(spelled)
+        return tokens
+
+    def _canonical(self, word: str) -> tuple[str, ...]:
+        if word.isdigit():
+            return (NUMBER,)
+        if double := _REDUPLICATED.fullmatch(word):
+            return self._canonical(double.group(1)) * 2
+        if not word.isalpha():
+            pieces = _PIECE.findall(word)
+            return tuple(part for piece in pieces for part in self._canonical(piece))
+        for candidate in (word, *_candidates(word)):
+            if candidate in self._synonyms:
+                return self._synonyms[candidate]
+            if candidate in self._vocab:
+                return (candidate,)
+        return (word,)
+
+    def _mask(self, tokens: list[str]) -> str | None:
+        """Replace location words by placeholders; return the kelurahan named."""
+        found: str | None = None
+        source = list(tokens)
+        for index, token in enumerate(source):
+            before = source[index - 1] if index else ""
+            if token == NUMBER and before in self._numbered:
+                tokens[index - 1 : index + 1] = [_MASK, _MASK]
+            elif before in self._near:
+                self._mask_landmark(source, tokens, index + (token in self._filler))
+            if token in self._gazetteer:
+                found = self._mask_place(source, tokens, index) or found
+        return found
+
+    def _mask_landmark(self, source: list[str], tokens: list[str], index: int) -> None:
+        matched = self._landmarks.match(source, index) if index < len(source) else None
+        if matched:
+            tokens[index : index + matched[0]] = [_MASK] * matched[0]
+
+    def _mask_place(
+        self, source: list[str], tokens: list[str], index: int
+    ) -> str | None:
+        matched = self._gazetteer.match(source, index)
+        if matched is None:
+            return None
+        length, entry = matched
+        name, is_kelurahan, needs_marker = self._places[entry]
+        marker = source[index - 1] if index else ""
+        marker = marker if marker in self._markers else ""
+        if (needs_marker and not marker) or (not is_kelurahan and marker != _KECAMATAN):
+            return None
+        tokens[index : index + length] = [_MASK] * length
+        # "kantor kelurahan X" is about the office; "kel. X" only an address.
+        if marker and not (index > 1 and source[index - 2] in self._office):
+            tokens[index - 1] = _MASK
+        return name if is_kelurahan and marker != _KECAMATAN else None
+
+    # -- scoring and deciding ---------------------------------------------------
+
+    def _score(self, tokens: list[str]) -> list[float]:
+        """Return one total per unit, per category and for open-issue words.
+
+        A "+" rule needs one of its words outside every matched phrase, so
+        "lampu taman" does not count a second time as "lampu + taman".
+        """
+        totals = [0.0] * (self._open_slot + 1)
+        seen: set[int] = set()
+        free: set[str] = set()
+        index = 0
+        while index < len(tokens):
+            matched = self._phrases.match(tokens, index)
+            if matched is None or matched[0] == 1:
+                free.add(tokens[index])
+            if matched is None:
+                index += 1
+                continue
+            index += matched[0]
+            if matched[1] not in seen:
+                seen.add(matched[1])
+                _add_hits(totals, self._hits[matched[1]])
+        present = set(tokens)
+        for token in present:
+            for rest, term in self._combos.get(token, ()):
+                if all(word in present for word in rest) and (
+                    token in free or any(word in free for word in rest)
+                ):
+                    _add_hits(totals, self._hits[term])
+        return totals
+
+    def _decide(
+        self, totals: list[float], kelurahan: str | None, empty: bool, question: bool
+    ) -> Classification:
+        units = len(self.codes)
+        scores = dict(zip(self.codes, totals[:units], strict=True))
+        best, runner_up = [*sorted(totals[:units], reverse=True), 0.0, 0.0][:2]
+        named = totals[units : self._open_slot]
+        categories = dict(zip(self.categories, named, strict=True))
+        open_issue = totals[self._open_slot] > 0
+        rules = self.scoring
+
+        def unrouted(kind: str, confidence: float) -> Classification:
+            return Classification(None, confidence, kind, kelurahan, scores)
+
+        if empty:
+            return unrouted(NOT_COMPLAINT, 1.0)
+        verdict = self._not_for_a_unit(
+            categories, best, open_issue or question, kelurahan
+        )
+        if verdict is not None:
+            return unrouted(verdict[0], _confidence(verdict[1], best, rules))
+        if best < rules.topic_floor and not open_issue:
+            # A stray "sekolah" or "pasar" in a message that asks for nothing
+            # is chatter, not a complaint.
+            return unrouted(NOT_COMPLAINT, round(1 - best / rules.topic_floor, 4))
+        if best < rules.keywords:
+            return unrouted(COMPLAINT, 0.0)
+        code = max(self.codes, key=scores.__getitem__)
+        confidence = _confidence(best, runner_up, rules)
+        return Classification(code, confidence, COMPLAINT, kelurahan, scores)
+
+    def _not_for_a_unit(
+        self,
+        categories: Mapping[str, float],
+        best: float,
+        open_issue: bool,
+        kelurahan: str | None,
+    ) -> tuple[str, float] | None:
+        """Return (kind, deciding score) when a NONE category beats the units."""
+        rules = self.scoring
+        spam = categories.get(SPAM, 0.0)
+        if spam >= rules.spam_floor and spam >= best:
+            return NOT_COMPLAINT, spam
+        outside = categories.get(OUTSIDE, 0.0)
+        if outside > best or (outside > 0 and kelurahan is None):
+            # Scored as the share of all evidence that points outside the city.
+            return REFERRAL, best + outside
+        referral = categories.get(REFERRAL_CATEGORY, 0.0)
+        if referral > best and (referral >= rules.referral_floor or best == 0):
+            return REFERRAL, referral
+        operator = categories.get(OPERATOR, 0.0)
+        if operator > best:
+            return COMPLAINT, operator
+        thanks = categories.get(THANKS, 0.0)
+        if thanks > 0 and not open_issue:
+            return NOT_COMPLAINT, thanks
+        chatter = [
+            (score, name) for name, score in categories.items()
+            if score > 0 and name not in _RULED
+        ]
+        if best >= rules.topic_floor or not chatter:
+            return None
+        score, name = max(chatter)
+        return (STATUS_QUERY if name == STATUS else NOT_COMPLAINT), score
+
+
+def _add_hits(totals: list[float], hits: tuple[Hit, ...]) -> None:
+    for slot, weight in hits:
+        totals[slot] += weight
+
+
+def _confidence(top: float, runner_up: float, scoring: Scoring) -> float:
+    """Return the damped share of ``top`` that ``runner_up`` does not match."""
+    if top <= 0:
+        return 0.0
+    margin = max(0.0, top - runner_up) / top
+    return round(margin * top / (top + scoring.saturation), 4)
+
+
+def _candidates(word: str) -> Iterator[str]:
+    """Yield shorter base forms of ``word``, the least stripped first."""
+    for prefix, suffix in _AFFIX_PAIRS:
+        if not (prefix or suffix) or not word.startswith(prefix):
+            continue
+        if not word.endswith(suffix):
+            continue
+        base = word[len(prefix) : len(word) - len(suffix)]
+        possessive = not prefix and suffix in _POSSESSIVES
+        if len(base) < _MIN_BASE + (0 if possessive else 1):
+            continue
+        if prefix in _NASAL_BASE:
+            yield _NASAL_BASE[prefix] + base
+        yield base
+    yield _DOUBLE_LETTER.sub(r"\1", word)
+
+
+# -- reading the unit file --------------------------------------------------------
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise LexiconError(f"[{key}] must be a table")
+    return value
+
+
+def _strings(value: Any, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LexiconError(f"{key} must be a list of strings")
+    return value
+
+
+def _tiers_of(value: Any, key: str) -> Words:
+    if isinstance(value, list):
+        return _strings(value, key)
+    if not isinstance(value, Mapping):
+        raise LexiconError(f"{key} must be a list of words or a table")
+    return {tier: _strings(value.get(tier, []), f"{key}.{tier}") for tier in TIERS}
+
+
+def _places(location: Mapping[str, Any], gazetteer: Mapping[str, Any]) -> Places:
+    found: dict[str, Any] = {"aliases": dict(_table(gazetteer, "aliases"))}
+    for name in ("kelurahan", "needs_marker", "kecamatan", "markers"):
+        found[name] = _strings(gazetteer.get(name, []), f"gazetteer.{name}")
+    for name in ("near", "filler", "landmarks", "office", "numbered"):
+        found[name] = _strings(location.get(name, []), f"location.{name}")
+    return Places(**found)
+
+
+def _scoring(table: Mapping[str, Any]) -> Scoring:
+    known = {field.name for field in dataclasses.fields(Scoring)}
+    if unknown := sorted(set(table) - known):
+        raise LexiconError(f"unknown [scoring] keys: {unknown}")
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise LexiconError(f"scoring.{key} must be a number")
+    return Scoring(**{key: float(value) for key, value in table.items()})
