@@ -48,7 +48,9 @@ def main() -> int:
     _surgad(config, "db", "init")
     started = time.monotonic()
     smsd = dummyphone.GammuSmsd.in_directory(
-        work / "gammu", dummyphone.DbTarget.sqlite(db_path), tz=TZ,
+        work / "gammu",
+        dummyphone.DbTarget.sqlite(db_path),
+        tz=TZ,
         loop_sleep=0,  # the dummy phone sends instantly: one SMS per pass, no pause
         extra={"MultipartTimeout": "3"},
     )
@@ -64,7 +66,9 @@ def main() -> int:
     finally:
         status = _stop(daemon)
         smsd.stop()
-    summary = _summary(config, engine, rows, resolved, status, time.monotonic() - started)
+    summary = _summary(
+        config, engine, rows, resolved, status, time.monotonic() - started
+    )
     return 0 if summary["unaccounted"] == 0 and status == 0 else 1
 
 
@@ -89,7 +93,9 @@ def _write_config(work: Path) -> Path:
     """Copy the shipped config; shorten some units' deadlines so escalations happen."""
     shutil.copy(REPO / "config" / "units-kediri.toml", work / "units-kediri.toml")
     shutil.copy(REPO / "config" / "surgad.toml", work / "surgad.toml")
-    deadlines = "".join(f"{code} = {SHORT_DEADLINE_HOURS:.6f}\n" for code in SHORT_DEADLINE_UNITS)
+    deadlines = "".join(
+        f"{code} = {SHORT_DEADLINE_HOURS:.6f}\n" for code in SHORT_DEADLINE_UNITS
+    )
     (work / "local.toml").write_text(
         f'[database]\nurl = "sqlite:///{work / "smsd.db"}"\n\n'
         "[service]\nwatchdog_interval = 2\nhold_window = 20\npoll_interval = 0.1\n\n"
@@ -100,8 +106,15 @@ def _write_config(work: Path) -> Path:
 
 
 def _surgad(config: Path, *args: str) -> str:
-    base = [sys.executable, "-m", "surgad", "--config", str(config.with_name("surgad.toml")),
-            "--config", str(config)]
+    base = [
+        sys.executable,
+        "-m",
+        "surgad",
+        "--config",
+        str(config.with_name("surgad.toml")),
+        "--config",
+        str(config),
+    ]
     result = subprocess.run([*base, *args], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"surgad {' '.join(args)} failed: {result.stderr.strip()}")
@@ -110,16 +123,25 @@ def _surgad(config: Path, *args: str) -> str:
 
 def _start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "surgad", "--config", str(config.with_name("surgad.toml")),
-         "--config", str(config), "run"],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "surgad",
+            "--config",
+            str(config.with_name("surgad.toml")),
+            "--config",
+            str(config),
+            "run",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
 
 
 def _feed(device: Path, rows: list[dict[str, str]]) -> int:
     """Deliver every CSV message, promos and a duplicate; return inbox rows expected."""
     rng = random.Random(2026)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     expected = 0
     delayed: list[tuple[str, str, dt.datetime, int, list[int]]] = []
     for index, row in enumerate(rows):
@@ -129,8 +151,14 @@ def _feed(device: Path, rows: list[dict[str, str]]) -> int:
         expected += total
         if total > 1 and index % 3 == 0:
             reference = rng.randrange(256)
-            dummyphone.inject_incoming(device, sender, row["text"], when=when,
-                                       reference=reference, parts=list(range(2, total + 1)))
+            dummyphone.inject_incoming(
+                device,
+                sender,
+                row["text"],
+                when=when,
+                reference=reference,
+                parts=list(range(2, total + 1)),
+            )
             delayed.append((sender, row["text"], when, reference, [1]))
         else:
             dummyphone.inject_incoming(device, sender, row["text"], when=when)
@@ -138,8 +166,9 @@ def _feed(device: Path, rows: list[dict[str, str]]) -> int:
     expected += _feed_duplicate(device, now)
     time.sleep(5)  # the delayed first parts come in a later poll
     for sender, text, when, reference, parts in delayed:
-        dummyphone.inject_incoming(device, sender, text, when=when, reference=reference,
-                                   parts=parts)
+        dummyphone.inject_incoming(
+            device, sender, text, when=when, reference=reference, parts=parts
+        )
     return expected
 
 
@@ -160,7 +189,9 @@ def _feed_odd_senders(device: Path) -> int:
         ("", "Saldo Anda: Rp 12.000"),
     ]
     for sender, text in promos:
-        dummyphone.inject_raw(device, sender, text=text, sms_class=127 if not sender else -1)
+        dummyphone.inject_raw(
+            device, sender, text=text, sms_class=127 if not sender else -1
+        )
     return len(promos)
 
 
@@ -181,8 +212,11 @@ def _queued(engine: sa.Engine) -> int:
 
 
 def _escalations_due(engine: sa.Engine) -> int:
-    return _scalar(engine, "SELECT COUNT(*) FROM surgad_complaint WHERE escalate_at IS NOT NULL "
-                           f"AND unit_code IN {SHORT_DEADLINE_UNITS!r}")
+    return _scalar(
+        engine,
+        "SELECT COUNT(*) FROM surgad_complaint WHERE escalate_at IS NOT NULL "
+        f"AND unit_code IN {SHORT_DEADLINE_UNITS!r}",
+    )
 
 
 def _scalar(engine: sa.Engine, sql: str) -> int:
@@ -193,14 +227,26 @@ def _scalar(engine: sa.Engine, sql: str) -> int:
 def _resolve_some(config: Path, engine: sa.Engine) -> list[str]:
     """Acknowledge and resolve a few complaints as staff would, from the CLI."""
     with engine.connect() as conn:
-        ids = [row[0] for row in conn.execute(sa.text(
-            "SELECT id FROM surgad_complaint WHERE unit_code = 'PUPR' ORDER BY id LIMIT 5"))]
+        ids = [
+            row[0]
+            for row in conn.execute(
+                sa.text(
+                    "SELECT id FROM surgad_complaint WHERE unit_code = 'PUPR' ORDER BY id LIMIT 5"
+                )
+            )
+        ]
     resolved = []
     for complaint_id in ids:
         ticket = tickets.encode(complaint_id)
         _surgad(config, "complaints", "ack", ticket)
-        _surgad(config, "complaints", "resolve", ticket, "--note",
-                "Sudah ditinjau dan diperbaiki tim lapangan")
+        _surgad(
+            config,
+            "complaints",
+            "resolve",
+            ticket,
+            "--note",
+            "Sudah ditinjau dan diperbaiki tim lapangan",
+        )
         resolved.append(ticket)
     return resolved
 
@@ -218,11 +264,17 @@ def _wait(check: Any, timeout: float, what: str) -> None:
         time.sleep(0.5)
 
 
-def _accuracy(engine: sa.Engine, rows: list[dict[str, str]]) -> tuple[int, int, Counter[str]]:
+def _accuracy(
+    engine: sa.Engine, rows: list[dict[str, str]]
+) -> tuple[int, int, Counter[str]]:
     """Compare the unit each CSV message reached with its label."""
     with engine.connect() as conn:
-        routed = {(citizen, text): unit for citizen, text, unit in conn.execute(sa.text(
-            "SELECT citizen, text, unit_code FROM surgad_complaint"))}
+        routed = {
+            (citizen, text): unit
+            for citizen, text, unit in conn.execute(
+                sa.text("SELECT citizen, text, unit_code FROM surgad_complaint")
+            )
+        }
     right = 0
     misses: Counter[str] = Counter()
     for index, row in enumerate(rows):
@@ -236,8 +288,14 @@ def _accuracy(engine: sa.Engine, rows: list[dict[str, str]]) -> tuple[int, int, 
     return right, len(rows), misses
 
 
-def _summary(config: Path, engine: sa.Engine, rows: list[dict[str, str]],
-             resolved: list[str], status: int, seconds: float) -> dict[str, Any]:
+def _summary(
+    config: Path,
+    engine: sa.Engine,
+    rows: list[dict[str, str]],
+    resolved: list[str],
+    status: int,
+    seconds: float,
+) -> dict[str, Any]:
     figures = json.loads(_surgad(config, "stats", "--json"))
     right, total, misses = _accuracy(engine, rows)
     sent = figures["sent"]
@@ -252,7 +310,9 @@ def _summary(config: Path, engine: sa.Engine, rows: list[dict[str, str]],
     for kind in ("ack", "forward", "escalation", "resolution", "referral"):
         _say(f"    {kind:<11} {sent.get(kind, 0)}")
     _say(f"  resolved from the CLI: {', '.join(resolved)}")
-    _say(f"  classification accuracy vs CSV labels: {right}/{total} = {right / total:.1%}")
+    _say(
+        f"  classification accuracy vs CSV labels: {right}/{total} = {right / total:.1%}"
+    )
     _say(f"  most common misroutes: {dict(misses.most_common(6))}")
     unaccounted = figures["unaccounted"] + figures["pending"]
     figures["unaccounted"] = unaccounted

@@ -32,8 +32,12 @@ def acknowledge(engine: sa.Engine, ticket: str, actor: str) -> models.Complaint:
         complaint = find(conn, ticket, lock=True)
         assert complaint.id is not None
         changed = complaints.update_state(
-            conn, complaint.id, [models.OPEN],
-            status=models.ACKED, acked_at=now, escalate_at=None,
+            conn,
+            complaint.id,
+            [models.OPEN],
+            status=models.ACKED,
+            acked_at=now,
+            escalate_at=None,
         )
         if not changed:
             raise StateError(f"ticket {ticket} is {complaint.status}, not open")
@@ -54,18 +58,26 @@ def resolve(
         complaint = find(conn, ticket, lock=True)
         assert complaint.id is not None
         changed = complaints.update_state(
-            conn, complaint.id, [models.OPEN, models.ACKED],
-            status=models.RESOLVED, resolved_at=now, escalate_at=None,
+            conn,
+            complaint.id,
+            [models.OPEN, models.ACKED],
+            status=models.RESOLVED,
+            resolved_at=now,
+            escalate_at=None,
             resolution_note=note.strip(),
             acked_at=complaint.acked_at or now,
         )
         if not changed:
             raise StateError(f"ticket {ticket} is already {complaint.status}")
         unit = settings.units.get(complaint.unit_code)
-        text = messages.resolution(ticket, unit.short if unit else complaint.unit_code, note)
-        outbox.queue(conn, tables, [
-            outbox.Sms(complaint.citizen, text, outbox.creator("resolution", ticket))
-        ])
+        text = messages.resolution(
+            ticket, unit.short if unit else complaint.unit_code, note
+        )
+        outbox.queue(
+            conn,
+            tables,
+            [outbox.Sms(complaint.citizen, text, outbox.creator("resolution", ticket))],
+        )
         _event(conn, complaint.id, actor, "resolved", note.strip())
     logs.get().info("complaint_resolved", ticket=ticket, actor=actor)
     return complaint
@@ -74,7 +86,15 @@ def resolve(
 def _event(
     conn: sa.Connection, complaint_id: int, actor: str, action: str, detail: str | None
 ) -> None:
-    complaints.add_events(conn, [{
-        "complaint_id": complaint_id, "at": clock.utc_now(), "actor": actor,
-        "action": action, "detail": detail,
-    }])
+    complaints.add_events(
+        conn,
+        [
+            {
+                "complaint_id": complaint_id,
+                "at": clock.utc_now(),
+                "actor": actor,
+                "action": action,
+                "detail": detail,
+            }
+        ],
+    )

@@ -20,9 +20,9 @@ Confidence of a winner scoring ``s1`` over a runner-up ``s2`` is::
     (s1 - s2) / s1  *  s1 / (s1 + saturation)
 
 the share of the winning score the runner-up does not match, damped for small
-scores: one strong word alone (3 points) gives 0.6 with the default saturation
-of 2, one plain keyword 0.33, a tie 0. NOT-for-a-unit decisions compare the
-deciding category score with the best unit score the same way.
+scores: with the default saturation of 2.5 one strong word alone (3 points)
+gives 0.55, one plain keyword 0.29, a tie 0. NOT-for-a-unit decisions compare
+the deciding category score with the best unit score the same way.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ _CACHE_LIMIT: Final = 50_000
 _NIK_FORMAT: Final = re.compile(r"\s*\d{16}\s*#[^#]*#(.*)", re.DOTALL)
 _LETTER_RUN: Final = re.compile(r"([a-z])\1{2,}")
 _DOUBLE_LETTER: Final = re.compile(r"([a-z])\1")
+_VOWELS: Final = re.compile(r"[aeiou]")
+_MIN_SKELETON_WORD: Final = 4
 _WORD: Final = re.compile(r"[a-z0-9]+")
 _PIECE: Final = re.compile(r"[a-z]+|[0-9]+")
 _REDUPLICATED: Final = re.compile(r"([a-z]{2,})2")
@@ -69,18 +71,15 @@ _REDUPLICATED: Final = re.compile(r"([a-z]{2,})2")
 # not listed as written. A nasal prefix may have replaced the first letter of
 # the base (menyapu <- sapu, motong <- potong), so that letter is restored.
 _PREFIXES: Final = (
-    "", "di", "d", "ke", "k", "se", "ter", "ber", "be", "me", "mem", "men",
-    "meng", "meny", "nge", "ng", "ny", "m", "n", "pe", "pem", "pen", "peng",
-    "per", "dipun", "tak",
+    "",
+    *"di d ke k se ter ber be me mem men meng meny".split(),
+    *"nge ng ny m n pe pem pen peng per dipun tak".split(),
 )
-_SUFFIXES: Final = (
-    "", "nya", "ne", "e", "ku", "mu", "kan", "ke", "an", "i", "in", "ipun",
-    "lah", "pun", "na",
+_SUFFIXES: Final = ("", *"nya ne e ku mu kan ke an i in ipun lah pun na".split())
+_NASAL_BASE: Final = dict(
+    pair.split(":")
+    for pair in "meny:s ny:s mem:p m:p pem:p men:t n:t pen:t meng:k ng:k peng:k".split()
 )
-_NASAL_BASE: Final = {
-    "meny": "s", "ny": "s", "mem": "p", "m": "p", "pem": "p", "men": "t",
-    "n": "t", "pen": "t", "meng": "k", "ng": "k", "peng": "k",
-}
 # "got" + "e" = "gote": a possessive ending may leave a three-letter base; any
 # other strip must leave four letters, so "beli" does not become "bel".
 _POSSESSIVES: Final = frozenset({"nya", "ne", "e", "ku", "mu"})
@@ -127,7 +126,7 @@ class Scoring:
     topic_floor: float = 2.0
     spam_floor: float = 3.0
     referral_floor: float = 2.0
-    saturation: float = 2.0
+    saturation: float = 2.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,6 +203,7 @@ class Classifier:
         self._add_list(open_issue, self._open_slot, 1.0)
         self._add_list(ignore, -1, 0.0)
         self._compile_places(places or Places())
+        self._skeletons = _skeleton_index(self._vocab)
 
     @classmethod
     def from_config(cls, data: Mapping[str, Any]) -> Classifier:
@@ -212,10 +212,8 @@ class Classifier:
         none = _table(data, "none")
         language = _table(data, "language")
         return cls(
-            {code: _tiers_of(table, f"units.{code}")
-             for code, table in _table(data, "units").items() if code != triage},
-            {name: _tiers_of(value, f"none.{name}")
-             for name, value in none.items() if name != OPEN_ISSUE},
+            _word_tables(_table(data, "units"), "units", skip=triage),
+            _word_tables(none, "none", skip=OPEN_ISSUE),
             open_issue=_strings(none.get(OPEN_ISSUE, []), "none.open_issue"),
             synonyms=_table(language, "synonyms"),
             keep=_strings(language.get("keep", []), "language.keep"),
@@ -339,11 +337,22 @@ class Classifier:
         if not word.isalpha():
             pieces = _PIECE.findall(word)
             return tuple(part for piece in pieces for part in self._canonical(piece))
-        for candidate in (word, *_candidates(word)):
+        candidates = (word, *_candidates(word))
+        for candidate in candidates:
             if candidate in self._synonyms:
                 return self._synonyms[candidate]
             if candidate in self._vocab:
                 return (candidate,)
+        # SMS writers drop vowels ("smph", "slrn", "prkir"): fall back to the
+        # one listed word that gives this spelling when vowels are dropped.
+        for candidate in candidates:
+            found = [
+                known
+                for known in self._skeletons.get(_skeleton(candidate), ())
+                if _drops_vowels(known, candidate)
+            ]
+            if len(found) == 1:
+                return (found[0],)
         return (word,)
 
     def _mask(self, tokens: list[str]) -> str | None:
@@ -355,15 +364,14 @@ class Classifier:
             if token == NUMBER and before in self._numbered:
                 tokens[index - 1 : index + 1] = [_MASK, _MASK]
             elif before in self._near:
-                self._mask_landmark(source, tokens, index + (token in self._filler))
+                start = index + (token in self._filler)
+                if start < len(source) and (
+                    hit := self._landmarks.match(source, start)
+                ):
+                    tokens[start : start + hit[0]] = [_MASK] * hit[0]
             if token in self._gazetteer:
                 found = self._mask_place(source, tokens, index) or found
         return found
-
-    def _mask_landmark(self, source: list[str], tokens: list[str], index: int) -> None:
-        matched = self._landmarks.match(source, index) if index < len(source) else None
-        if matched:
-            tokens[index : index + matched[0]] = [_MASK] * matched[0]
 
     def _mask_place(
         self, source: list[str], tokens: list[str], index: int
@@ -472,7 +480,8 @@ class Classifier:
         if thanks > 0 and not open_issue:
             return NOT_COMPLAINT, thanks
         chatter = [
-            (score, name) for name, score in categories.items()
+            (score, name)
+            for name, score in categories.items()
             if score > 0 and name not in _RULED
         ]
         if best >= rules.topic_floor or not chatter:
@@ -492,6 +501,32 @@ def _confidence(top: float, runner_up: float, scoring: Scoring) -> float:
         return 0.0
     margin = max(0.0, top - runner_up) / top
     return round(margin * top / (top + scoring.saturation), 4)
+
+
+def _skeleton(word: str) -> str:
+    """Return the first letter and the consonants after it, runs collapsed."""
+    return _DOUBLE_LETTER.sub(r"\1", word[:1] + _VOWELS.sub("", word[1:]))
+
+
+def _skeleton_index(vocabulary: set[str]) -> dict[str, list[str]]:
+    """Group the words long enough to be abbreviated by their skeleton."""
+    index: dict[str, list[str]] = {}
+    for word in sorted(vocabulary):
+        skeleton = _skeleton(word)
+        if len(word) >= _MIN_SKELETON_WORD and len(skeleton) >= _MIN_BASE:
+            index.setdefault(skeleton, []).append(word)
+    return index
+
+
+def _drops_vowels(word: str, written: str) -> bool:
+    """Tell whether ``written`` is ``word`` with some vowels left out."""
+    position = 0
+    for letter in word:
+        if position < len(written) and written[position] == letter:
+            position += 1
+        elif letter not in "aeiou":
+            return False
+    return position == len(written)
 
 
 def _candidates(word: str) -> Iterator[str]:
@@ -527,12 +562,20 @@ def _strings(value: Any, key: str) -> list[str]:
     return value
 
 
-def _tiers_of(value: Any, key: str) -> Words:
-    if isinstance(value, list):
-        return _strings(value, key)
-    if not isinstance(value, Mapping):
-        raise LexiconError(f"{key} must be a list of words or a table")
-    return {tier: _strings(value.get(tier, []), f"{key}.{tier}") for tier in TIERS}
+def _word_tables(table: Mapping[str, Any], section: str, skip: Any) -> dict[str, Words]:
+    """Return each entry's word list or tiers, leaving out the ``skip`` key."""
+    found: dict[str, Words] = {}
+    for name, value in table.items():
+        key = f"{section}.{name}"
+        if name == skip:
+            continue
+        if isinstance(value, list):
+            found[name] = _strings(value, key)
+        elif isinstance(value, Mapping):
+            found[name] = {t: _strings(value.get(t, []), f"{key}.{t}") for t in TIERS}
+        else:
+            raise LexiconError(f"{key} must be a list of words or a table")
+    return found
 
 
 def _places(location: Mapping[str, Any], gazetteer: Mapping[str, Any]) -> Places:

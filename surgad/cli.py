@@ -18,7 +18,16 @@ from typing import Any, NoReturn
 import click
 import sqlalchemy as sa
 
-from surgad import actions, classifier, clock, config, logs, supervisor, tickets, watchdog
+from surgad import (
+    actions,
+    classifier,
+    clock,
+    config,
+    logs,
+    supervisor,
+    tickets,
+    watchdog,
+)
 from surgad.db import complaints, gammu, inbox, models, outbox, schema
 from surgad.db import engine as db_engine
 from surgad.errors import ExitCode, SurgadError
@@ -45,11 +54,18 @@ pass_state = click.make_pass_decorator(_State)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config", "-c", "paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+    "--config",
+    "-c",
+    "paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Config file; repeat to layer site overrides. [env: SURGAD_CONFIG]",
 )
 @click.option(
-    "--log-level", default="info", envvar="SURGAD_LOG_LEVEL", show_default=True,
+    "--log-level",
+    default="info",
+    envvar="SURGAD_LOG_LEVEL",
+    show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
 @click.version_option(package_name="surgad")
@@ -61,14 +77,22 @@ def cli(ctx: click.Context, paths: tuple[Path, ...], log_level: str) -> None:
 
 
 @cli.command()
-@click.option("--once", is_flag=True, help="Drain the inbox, run the watchdog once, exit.")
-@click.option("--workers", type=click.IntRange(1, 64), envvar="SURGAD_WORKERS",
-              help="Worker processes (default: service.workers).")
+@click.option(
+    "--once", is_flag=True, help="Drain the inbox, run the watchdog once, exit."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    envvar="SURGAD_WORKERS",
+    help="Worker processes (default: service.workers).",
+)
 @pass_state
 def run(state: _State, once: bool, workers: int | None) -> None:
     """Run the daemon: worker pool, inbox polling and watchdog."""
     settings = state.settings
-    pool = supervisor.Supervisor(settings, workers or settings.workers, once, state.log_level)
+    pool = supervisor.Supervisor(
+        settings, workers or settings.workers, once, state.log_level
+    )
     sys.exit(pool.run())
 
 
@@ -104,11 +128,17 @@ def watchdog_cmd(state: _State) -> None:
 
 @cli.command("classify")
 @click.argument("text", required=False)
-@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV file with a 'text' column; prints one unit code per row.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV file with a 'text' column; prints one unit code per row.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def classify_cmd(state: _State, text: str | None, csv_path: Path | None, as_json: bool) -> None:
+def classify_cmd(
+    state: _State, text: str | None, csv_path: Path | None, as_json: bool
+) -> None:
     """Show which unit a text would be routed to."""
     if (text is None) == (csv_path is None):
         raise click.UsageError("give either TEXT or --csv FILE")
@@ -118,9 +148,17 @@ def classify_cmd(state: _State, text: str | None, csv_path: Path | None, as_json
         found = engine.classify(item)
         code = _routed_code(found, state.settings)
         if as_json:
-            click.echo(json.dumps({"code": code, "kind": found.kind,
-                                   "confidence": round(found.confidence, 3),
-                                   "kelurahan": found.kelurahan}, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "code": code,
+                        "kind": found.kind,
+                        "confidence": round(found.confidence, 3),
+                        "kelurahan": found.kelurahan,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             click.echo(code)
 
@@ -151,8 +189,11 @@ def stats(state: _State, as_json: bool) -> None:
     tables = gammu.tables(engine.dialect.name)
     with db_engine.reading(engine) as conn:
         figures = {
-            "inbox_rows": int(conn.execute(
-                sa.select(sa.func.count()).select_from(tables.inbox)).scalar_one()),
+            "inbox_rows": int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(tables.inbox)
+                ).scalar_one()
+            ),
             "pending": inbox.pending(conn, tables),
             "unaccounted": inbox.unaccounted(conn, tables),
             "outcomes": inbox.outcome_counts(conn),
@@ -175,12 +216,20 @@ def complaints_group() -> None:
 @complaints_group.command("list")
 @click.option("--status", type=click.Choice(models.STATES))
 @click.option("--unit", help="Unit code, e.g. PUPR.")
-@click.option("--overdue", is_flag=True, help="Only open complaints past their deadline.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option(
+    "--overdue", is_flag=True, help="Only open complaints past their deadline."
+)
+@click.option(
+    "--limit", type=click.IntRange(1, 100_000), default=100, show_default=True
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def complaints_list(
-    state: _State, status: str | None, unit: str | None, overdue: bool, limit: int,
+    state: _State,
+    status: str | None,
+    unit: str | None,
+    overdue: bool,
+    limit: int,
     as_json: bool,
 ) -> None:
     """List complaints, newest first."""
@@ -188,8 +237,11 @@ def complaints_list(
         raise click.BadParameter(f"unknown unit {unit!r}", param_hint="--unit")
     with db_engine.reading(state.engine()) as conn:
         found = complaints.listing(
-            conn, status=status, unit=unit.upper() if unit else None,
-            overdue_at=clock.utc_now() if overdue else None, limit=limit,
+            conn,
+            status=status,
+            unit=unit.upper() if unit else None,
+            overdue_at=clock.utc_now() if overdue else None,
+            limit=limit,
         )
     rows = [_public(item, state.settings) for item in found]
     if as_json:
@@ -219,8 +271,10 @@ def complaints_show(state: _State, ticket: str, as_json: bool) -> None:
         if key != "history":
             click.echo(f"{key:>12}: {value}")
     for event in record["history"]:
-        click.echo(f"{'':>12}  {event['at']}  {event['action']:<13} {event['actor']}"
-                   f"  {event['detail'] or ''}")
+        click.echo(
+            f"{'':>12}  {event['at']}  {event['action']:<13} {event['actor']}"
+            f"  {event['detail'] or ''}"
+        )
 
 
 @complaints_group.command("ack")
@@ -253,7 +307,9 @@ def _local(value: Any, settings: config.Settings) -> str:
     return clock.utc_to_local(value, settings.zone).strftime("%Y-%m-%d %H:%M")
 
 
-def _public(item: models.Complaint, settings: config.Settings, full: bool = False) -> dict[str, Any]:
+def _public(
+    item: models.Complaint, settings: config.Settings, full: bool = False
+) -> dict[str, Any]:
     assert item.id is not None
     record: dict[str, Any] = {
         "ticket": tickets.encode(item.id),
@@ -264,16 +320,18 @@ def _public(item: models.Complaint, settings: config.Settings, full: bool = Fals
         "text": item.text if full else _shorten(item.text, 50),
     }
     if full:
-        record.update({
-            "citizen": item.citizen,
-            "kelurahan": item.kelurahan,
-            "confidence": round(item.confidence, 3),
-            "incomplete": item.incomplete,
-            "acknowledged": _local(item.acked_at, settings),
-            "escalated": _local(item.escalated_at, settings),
-            "resolved": _local(item.resolved_at, settings),
-            "resolution_note": item.resolution_note,
-        })
+        record.update(
+            {
+                "citizen": item.citizen,
+                "kelurahan": item.kelurahan,
+                "confidence": round(item.confidence, 3),
+                "incomplete": item.incomplete,
+                "acknowledged": _local(item.acked_at, settings),
+                "escalated": _local(item.escalated_at, settings),
+                "resolved": _local(item.resolved_at, settings),
+                "resolution_note": item.resolution_note,
+            }
+        )
     return record
 
 
@@ -286,7 +344,9 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     if not rows:
         click.echo("no complaints")
         return
-    widths = {col: max(len(col), *(len(str(row[col])) for row in rows)) for col in columns}
+    widths = {
+        col: max(len(col), *(len(str(row[col])) for row in rows)) for col in columns
+    }
     click.echo("  ".join(col.upper().ljust(widths[col]) for col in columns))
     for row in rows:
         click.echo("  ".join(str(row[col]).ljust(widths[col]) for col in columns))

@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def utc_now() -> dt.datetime:

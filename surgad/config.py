@@ -272,6 +272,8 @@ def _units(read: _Reader, region: str) -> dict[str, Unit]:
             name=read.string(f"units.{code}.name"),
             short=read.string(f"units.{code}.short", read.get(f"units.{code}.name")),
             heads=read.numbers(f"units.{code}.heads", region),
-            deadline_hours=read.number(f"units.{code}.deadline_hours", 24, 0.0001, 24 * 60),
+            deadline_hours=read.number(
+                f"units.{code}.deadline_hours", 24, 0.0001, 24 * 60
+            ),
         )
     return units

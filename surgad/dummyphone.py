@@ -460,10 +460,10 @@ def _with_reference(part: SmsDict, reference: int, bits: int) -> SmsDict:
 def _smsc_time(when: dt.datetime | None) -> dt.datetime:
     """Return the SMSC timestamp as aware UTC, the form the backup file keeps."""
     if when is None:
-        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
     # Gammu reads every backup timestamp as UTC, and python-gammu writes any other
     # offset as bare wall-clock time, so only a UTC value survives the round trip.
-    return when.astimezone(dt.timezone.utc).replace(microsecond=0)
+    return when.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def _as_delivered(part: SmsDict, sender: str, when: dt.datetime, smsc: str) -> SmsDict:

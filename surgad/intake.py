@@ -187,10 +187,14 @@ def _assemble(
                 _message(rows, key[0], _join(group), not complete, _concat_key(key))
             )
         except _Settle as exc:
-            sorting.settled.extend(Settled(row, exc.outcome, exc.reason) for row in rows)
+            sorting.settled.extend(
+                Settled(row, exc.outcome, exc.reason) for row in rows
+            )
         except codec.CodecError as exc:
             reason = f"malformed SMS: {exc}"
-            sorting.settled.extend(Settled(row, models.REJECTED, reason) for row in rows)
+            sorting.settled.extend(
+                Settled(row, models.REJECTED, reason) for row in rows
+            )
 
 
 _InstanceKey = tuple[str, int, int, bool, int]

@@ -54,9 +54,19 @@ def plan(
 def _settled_outcome(
     settled: intake.Settled, sorting: intake.Sorting, now: dt.datetime
 ) -> dict[str, Any]:
-    key = None if settled.outcome == models.DUPLICATE else sorting.keys.get(settled.row.id)
-    return outcome(settled.row.id, settled.outcome, now, key, settled.reason,
-                   duplicate_of=settled.duplicate_of)
+    key = (
+        None
+        if settled.outcome == models.DUPLICATE
+        else sorting.keys.get(settled.row.id)
+    )
+    return outcome(
+        settled.row.id,
+        settled.outcome,
+        now,
+        key,
+        settled.reason,
+        duplicate_of=settled.duplicate_of,
+    )
 
 
 def _route(
@@ -71,14 +81,20 @@ def _route(
         for row in message.rows:
             reason = found.kind
             result.outcomes.append(
-                outcome(row.id, models.NOT_COMPLAINT, now, sorting.keys.get(row.id), reason)
+                outcome(
+                    row.id, models.NOT_COMPLAINT, now, sorting.keys.get(row.id), reason
+                )
             )
         if found.kind == "referral":
             result.replies.append(
-                outbox.Sms(message.sender, messages.referral(), outbox.creator("referral"))
+                outbox.Sms(
+                    message.sender, messages.referral(), outbox.creator("referral")
+                )
             )
         return
-    triage = found.confidence < settings.triage_threshold or found.code not in settings.units
+    triage = (
+        found.confidence < settings.triage_threshold or found.code not in settings.units
+    )
     unit = settings.triage_unit if triage else found.code
     result.complaints.append(
         NewComplaint(message, unit, found.confidence, found.kelurahan, triage)
@@ -106,7 +122,9 @@ def outcome(
     }
 
 
-def complaint_row(new: NewComplaint, settings: Settings, now: dt.datetime) -> dict[str, Any]:
+def complaint_row(
+    new: NewComplaint, settings: Settings, now: dt.datetime
+) -> dict[str, Any]:
     """Return the complaint row to insert for a routed message."""
     received = clock.local_to_utc(new.message.received, settings.zone)
     deadline = clock.deadline(received, settings.units[new.unit].deadline_hours)
@@ -148,7 +166,9 @@ def complaint_sms(
         settings.mask_citizen_numbers,
         new.message.incomplete,
     )
-    sms += [outbox.Sms(head, text, outbox.creator("forward", ticket)) for head in unit.heads]
+    sms += [
+        outbox.Sms(head, text, outbox.creator("forward", ticket)) for head in unit.heads
+    ]
     return sms
 
 
@@ -157,8 +177,13 @@ def complaint_outcomes(
 ) -> list[dict[str, Any]]:
     """Return the outcome rows of the inbox rows that made a complaint."""
     return [
-        outcome(row.id, models.COMPLAINT, now, sorting.keys.get(row.id),
-                complaint_id=complaint_id)
+        outcome(
+            row.id,
+            models.COMPLAINT,
+            now,
+            sorting.keys.get(row.id),
+            complaint_id=complaint_id,
+        )
         for row in new.message.rows
     ]
 

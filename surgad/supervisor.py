@@ -114,8 +114,13 @@ class Supervisor:
             target=_worker_main,
             name=f"surgad-worker-{index}",
             args=(
-                self.settings.sources, index, self.count, self.once,
-                self.heartbeats, self.stop, self.log_level,
+                self.settings.sources,
+                index,
+                self.count,
+                self.once,
+                self.heartbeats,
+                self.stop,
+                self.log_level,
             ),
         )
         proc.start()
@@ -142,7 +147,9 @@ class Supervisor:
                     self._scan()
                 return 0
             if stopping_since and now - stopping_since > self.settings.shutdown_timeout:
-                self.log.warning("shutdown_timeout", waited=self.settings.shutdown_timeout)
+                self.log.warning(
+                    "shutdown_timeout", waited=self.settings.shutdown_timeout
+                )
                 self._kill_all()
                 return 0
             systemd.notify("WATCHDOG=1")
@@ -176,7 +183,9 @@ class Supervisor:
             self.log.error("worker_failed", worker=index, exitcode=proc.exitcode)
             raise WorkerLostError(f"worker {index} exited with {proc.exitcode}")
 
-    def _check_heartbeat(self, index: int, proc: multiprocessing.process.BaseProcess) -> None:
+    def _check_heartbeat(
+        self, index: int, proc: multiprocessing.process.BaseProcess
+    ) -> None:
         silent = time.time() - self.heartbeats[index]
         if silent > self.settings.heartbeat_timeout:
             self.log.error("worker_hung", worker=index, silent=round(silent, 1))
@@ -186,7 +195,9 @@ class Supervisor:
 
     def _restart(self, index: int) -> None:
         now = time.monotonic()
-        self.restarts = [at for at in self.restarts if now - at < RESTART_WINDOW] + [now]
+        self.restarts = [at for at in self.restarts if now - at < RESTART_WINDOW] + [
+            now
+        ]
         if len(self.restarts) > MAX_RESTARTS:
             self._kill_all()
             raise WorkerLostError(
@@ -213,7 +224,9 @@ def check_timezone(engine: Any, settings: config.Settings) -> None:
     expected = clock.zone_offset_hours(settings.zone)
     host = -time.timezone / 3600 if not time.daylight else None
     if host is not None and host != expected:
-        log.warning("host_timezone_differs", host_offset=host, configured=settings.timezone)
+        log.warning(
+            "host_timezone_differs", host_offset=host, configured=settings.timezone
+        )
     if engine.dialect.name != "sqlite":
         return
     with db_engine.reading(engine) as conn:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from surgad import clock, logs, messages, tickets
 from surgad.config import Settings
-from surgad.db import complaints, gammu, outbox
+from surgad.db import complaints, gammu, models, outbox
 from surgad.db import engine as db_engine
 
 SCAN_LIMIT = 500
@@ -49,10 +49,15 @@ def _scan_once(
             continue
         ticket = tickets.encode(complaint.id)
         sms += _escalation_sms(complaint, ticket, settings, now)
-        events.append({
-            "complaint_id": complaint.id, "at": now, "actor": "surgad",
-            "action": "escalated", "detail": "deadline passed without follow-up",
-        })
+        events.append(
+            {
+                "complaint_id": complaint.id,
+                "at": now,
+                "actor": "surgad",
+                "action": "escalated",
+                "detail": "deadline passed without follow-up",
+            }
+        )
         log.info("complaint_escalated", ticket=ticket, unit=complaint.unit_code)
     outbox.queue(conn, tables, sms)
     complaints.add_events(conn, events)
@@ -60,7 +65,7 @@ def _scan_once(
 
 
 def _escalation_sms(
-    complaint: complaints.models.Complaint,
+    complaint: models.Complaint,
     ticket: str,
     settings: Settings,
     now: dt.datetime,

@@ -18,9 +18,8 @@ import sqlalchemy as sa
 
 from surgad import classifier, clock, intake, logs, retry, routing
 from surgad.config import Settings
-from surgad.db import complaints, gammu, inbox, outbox
+from surgad.db import complaints, gammu, inbox, models, outbox
 from surgad.db import engine as db_engine
-from surgad.db import models
 
 
 class Conflict(Exception):
@@ -84,14 +83,21 @@ def _read(
     ctx: Context, conn: sa.Connection, limit: int, lock: bool
 ) -> tuple[list[intake.InboxRow], intake.Sorting]:
     rows = inbox.fetch_batch(
-        conn, ctx.tables, after_id=ctx.cursor, limit=limit,
-        partition=ctx.partition, lock=lock,
+        conn,
+        ctx.tables,
+        after_id=ctx.cursor,
+        limit=limit,
+        partition=ctx.partition,
+        lock=lock,
     )
     senders = {row.sender for row in rows if row.udh}
     batch = rows + inbox.fetch_parts(conn, ctx.tables, senders)
     known = inbox.known_keys(conn, (intake.fingerprint(row) for row in batch))
     sorting = intake.sort_rows(
-        batch, known, inbox.database_now(conn), ctx.settings.hold_window,
+        batch,
+        known,
+        inbox.database_now(conn),
+        ctx.settings.hold_window,
         ctx.settings.region,
     )
     return rows, sorting
@@ -112,7 +118,9 @@ def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> int:
         outcomes += routing.complaint_outcomes(new, complaint_id, sorting, now)
     outbox.queue(conn, ctx.tables, sms)
     inbox.record_outcomes(conn, outcomes)
-    complaints.add_events(conn, routing.created_events(plan.complaints, complaint_ids, now))
+    complaints.add_events(
+        conn, routing.created_events(plan.complaints, complaint_ids, now)
+    )
     return len(complaint_ids)
 
 
@@ -130,7 +138,9 @@ def quarantine(ctx: Context, row_id: int, error: BaseException) -> None:
     reason = f"internal error: {type(error).__name__}"
     with db_engine.writing(ctx.engine) as conn:
         if inbox.mark_processed(conn, ctx.tables, [row_id]) == 1:
-            outcome = routing.outcome(row_id, models.REJECTED, clock.utc_now(), None, reason)
+            outcome = routing.outcome(
+                row_id, models.REJECTED, clock.utc_now(), None, reason
+            )
             inbox.record_outcomes(conn, [outcome])
 
 
@@ -194,8 +204,13 @@ def drain(
         result = step(ctx)
         progress = progress or result.settled > 0 or result.conflict
         if result.read:
-            log.debug("batch_done", read=result.read, settled=result.settled,
-                      held=result.held, complaints=result.complaints)
+            log.debug(
+                "batch_done",
+                read=result.read,
+                settled=result.settled,
+                held=result.held,
+                complaints=result.complaints,
+            )
             continue
         if once and not progress:
             return

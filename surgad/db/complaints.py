@@ -26,7 +26,8 @@ def insert(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     ids = []
     for row in rows:
         result = conn.execute(sa.insert(complaint), [row])
-        ids.append(int(result.inserted_primary_key[0]))
+        (new_id,) = result.inserted_primary_key or (0,)
+        ids.append(int(new_id))
     return ids
 
 
@@ -36,7 +37,9 @@ def add_events(conn: sa.Connection, events: Sequence[dict[str, Any]]) -> None:
         conn.execute(sa.insert(event), list(events))
 
 
-def get(conn: sa.Connection, complaint_id: int, lock: bool = False) -> models.Complaint | None:
+def get(
+    conn: sa.Connection, complaint_id: int, lock: bool = False
+) -> models.Complaint | None:
     """Return one complaint, or None."""
     query = sa.select(complaint).where(complaint.c.id == complaint_id)
     if lock and conn.dialect.name != "sqlite":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.resources
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -33,7 +34,9 @@ class Tables:
 def tables(dialect: str) -> Tables:
     """Return gammu's tables typed as gammu-smsd created them in ``dialect``."""
     meta = sa.MetaData()
-    flag: sa.types.TypeEngine[object]
+    flag: sa.types.TypeEngine[Any]
+    yes: object
+    no: object
     if dialect == "postgresql":
         flag, yes, no = sa.Boolean(), True, False
     else:
@@ -49,7 +52,7 @@ def tables(dialect: str) -> Tables:
     )
 
 
-def _inbox(meta: sa.MetaData, flag: sa.types.TypeEngine[object]) -> sa.Table:
+def _inbox(meta: sa.MetaData, flag: sa.types.TypeEngine[Any]) -> sa.Table:
     return sa.Table(
         "inbox",
         meta,

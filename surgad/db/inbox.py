@@ -17,8 +17,14 @@ _outcome = InboxOutcome.__table__  # type: ignore[attr-defined]
 # TextDecoded is never read: in SQLite it can hold invalid UTF-8 that makes the
 # driver raise; the Text hex column is the reliable copy of the message.
 _COLUMNS = (
-    "ID", "ReceivingDateTime", "UpdatedInDB", "Text", "SenderNumber", "Coding",
-    "UDH", "Class",
+    "ID",
+    "ReceivingDateTime",
+    "UpdatedInDB",
+    "Text",
+    "SenderNumber",
+    "Coding",
+    "UDH",
+    "Class",
 )
 
 
@@ -77,9 +83,7 @@ def fetch_parts(
     if not senders:
         return []
     inbox = tables.inbox
-    query = _select(tables).where(
-        inbox.c.UDH != "", inbox.c.SenderNumber.in_(senders)
-    )
+    query = _select(tables).where(inbox.c.UDH != "", inbox.c.SenderNumber.in_(senders))
     return [_row(values) for values in conn.execute(query.order_by(inbox.c.ID))]
 
 
@@ -135,7 +139,9 @@ def unaccounted(conn: sa.Connection, tables: gammu.Tables) -> int:
     query = (
         sa.select(sa.func.count())
         .select_from(inbox.outerjoin(_outcome, _outcome.c.inbox_id == inbox.c.ID))
-        .where(inbox.c.Processed == tables.processed_true, _outcome.c.inbox_id.is_(None))
+        .where(
+            inbox.c.Processed == tables.processed_true, _outcome.c.inbox_id.is_(None)
+        )
     )
     return int(conn.execute(query).scalar_one())
 
@@ -143,7 +149,9 @@ def unaccounted(conn: sa.Connection, tables: gammu.Tables) -> int:
 def pending(conn: sa.Connection, tables: gammu.Tables) -> int:
     """Count inbox rows not yet processed (held parts included)."""
     inbox = tables.inbox
-    query = sa.select(sa.func.count()).where(inbox.c.Processed == tables.processed_false)
+    query = sa.select(sa.func.count()).where(
+        inbox.c.Processed == tables.processed_false
+    )
     return int(conn.execute(query).scalar_one())
 
 

@@ -27,7 +27,13 @@ NON_CITIZEN = "non_citizen"
 NOT_COMPLAINT = "not_complaint"
 REJECTED = "rejected"
 OUTCOMES = (
-    COMPLAINT, FOLLOWUP, COMMAND, DUPLICATE, NON_CITIZEN, NOT_COMPLAINT, REJECTED
+    COMPLAINT,
+    FOLLOWUP,
+    COMMAND,
+    DUPLICATE,
+    NON_CITIZEN,
+    NOT_COMPLAINT,
+    REJECTED,
 )
 
 # Complaint states, in the order a complaint normally moves through them.

@@ -128,4 +128,6 @@ def creator_kind(creator_id: str) -> str:
 
 def queued(conn: sa.Connection, tables: gammu.Tables) -> int:
     """Count messages still waiting in the outbox."""
-    return int(conn.execute(sa.select(sa.func.count()).select_from(tables.outbox)).scalar_one())
+    return int(
+        conn.execute(sa.select(sa.func.count()).select_from(tables.outbox)).scalar_one()
+    )

@@ -33,15 +33,29 @@ def write_config(
 ) -> Path:
     """Write a surgad config for a test line; return its path."""
     units = (REPO / "config" / "units-kediri.toml").read_text(encoding="utf-8")
-    units = re.sub(r"(?m)^deadline_hours\s*=.*$", f"deadline_hours = {deadline_hours}", units)
+    units = re.sub(
+        r"(?m)^deadline_hours\s*=.*$", f"deadline_hours = {deadline_hours}", units
+    )
     (directory / "units.toml").write_text(units, encoding="utf-8")
     options = {
-        "timezone": TZ, "workers": 2, "batch_size": 100, "poll_interval": 0.05,
-        "hold_window": 600, "watchdog_interval": 0.5, "shutdown_timeout": 20,
+        "timezone": TZ,
+        "workers": 2,
+        "batch_size": 100,
+        "poll_interval": 0.05,
+        "hold_window": 600,
+        "watchdog_interval": 0.5,
+        "shutdown_timeout": 20,
     } | (service or {})
     lines = ["[database]", f'url = "{database_url}"', "", "[service]"]
     lines += [f"{key} = {_toml(value)}" for key, value in options.items()]
-    lines += ["", "[mayor]", f'numbers = ["{MAYOR}"]', "", "[units]", 'file = "units.toml"']
+    lines += [
+        "",
+        "[mayor]",
+        f'numbers = ["{MAYOR}"]',
+        "",
+        "[units]",
+        'file = "units.toml"',
+    ]
     path = directory / "surgad.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -87,7 +101,10 @@ class Line:
         """Run the surgad CLI as a separate process, as staff would."""
         result = subprocess.run(
             [sys.executable, "-m", "surgad", "--config", str(self.config), *args],
-            capture_output=True, text=True, timeout=120, env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=_env(),
         )
         if check and result.returncode != 0:
             pytest.fail(f"surgad {' '.join(args)} failed: {result.stderr}")
@@ -98,8 +115,18 @@ class Line:
         if self.daemon_log is None:
             self.daemon_log = (self.directory / "surgad.log").open("ab")
         self.daemon = subprocess.Popen(
-            [sys.executable, "-m", "surgad", "--config", str(self.config), "run", *args],
-            stdout=self.daemon_log, stderr=subprocess.STDOUT, env=_env(),
+            [
+                sys.executable,
+                "-m",
+                "surgad",
+                "--config",
+                str(self.config),
+                "run",
+                *args,
+            ],
+            stdout=self.daemon_log,
+            stderr=subprocess.STDOUT,
+            env=_env(),
         )
         return self.daemon
 
@@ -124,18 +151,24 @@ class Line:
         return self.query(
             "SELECT ID, SequencePosition, DestinationNumber, TextDecoded, UDH, "
             "Coding, CreatorID, Status FROM sentitems WHERE CreatorID LIKE :c "
-            "ORDER BY ID, SequencePosition", c=creator_like,
+            "ORDER BY ID, SequencePosition",
+            c=creator_like,
         )
 
     def settled(self) -> int:
         return int(self.scalar("SELECT COUNT(*) FROM surgad_inbox_outcome"))
 
     def wait_settled(self, count: int, timeout: float = 60) -> None:
-        wait_for(lambda: self.settled() >= count, timeout, f"{count} settled inbox rows")
+        wait_for(
+            lambda: self.settled() >= count, timeout, f"{count} settled inbox rows"
+        )
 
     def wait_outbox_empty(self, timeout: float = 60) -> None:
-        wait_for(lambda: self.scalar("SELECT COUNT(*) FROM outbox") == 0, timeout,
-                 "gammu-smsd to send the outbox")
+        wait_for(
+            lambda: self.scalar("SELECT COUNT(*) FROM outbox") == 0,
+            timeout,
+            "gammu-smsd to send the outbox",
+        )
 
 
 def _env() -> dict[str, str]:
@@ -165,8 +198,10 @@ def make_line(tmp_path: Path) -> Iterator[Callable[..., Line]]:
             if not gammu_available():
                 _missing("gammu-smsd is not installed (run ./scripts/setup)")
             line.gammu = dummyphone.GammuSmsd.in_directory(
-                directory / "gammu", dummyphone.DbTarget.sqlite(db_path),
-                tz=TZ, extra={"MultipartTimeout": "2"},
+                directory / "gammu",
+                dummyphone.DbTarget.sqlite(db_path),
+                tz=TZ,
+                extra={"MultipartTimeout": "2"},
             )
             line.gammu.start()
         return line

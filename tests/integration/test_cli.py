@@ -12,7 +12,9 @@ from tests.integration.conftest import Line
 from tests.integration.test_crash import insert_like_gammu
 
 
-def test_unknown_ticket_is_one_line_and_not_found(make_line: Callable[..., Line]) -> None:
+def test_unknown_ticket_is_one_line_and_not_found(
+    make_line: Callable[..., Line],
+) -> None:
     """A ticket that does not exist: one stderr line, exit status 5."""
     line = make_line(with_gammu=False)
     for args in (["complaints", "show", "999"], ["complaints", "ack", "12"]):
@@ -39,8 +41,9 @@ def test_bad_option_is_one_line_usage_error(make_line: Callable[..., Line]) -> N
         assert result.stderr.startswith("surgad: error:")
 
 
-def test_bad_config_names_file_key_and_problem(tmp_path: Path,
-                                               make_line: Callable[..., Line]) -> None:
+def test_bad_config_names_file_key_and_problem(
+    tmp_path: Path, make_line: Callable[..., Line]
+) -> None:
     """A wrong value stops start-up naming the file, the key and the problem."""
     line = make_line(with_gammu=False)
     text = line.config.read_text().replace("workers = 2", "workers = -3")
@@ -66,16 +69,19 @@ def test_wrong_state_change_is_refused(make_line: Callable[..., Line]) -> None:
     shown = json.loads(line.cli("complaints", "show", ticket, "--json").stdout)
     actions = [(event["action"], event["actor"]) for event in shown["history"]]
     assert ("acknowledged", getpass.getuser()) in actions
-    listed = json.loads(line.cli("complaints", "list", "--status", "acked", "--json").stdout)
+    listed = json.loads(
+        line.cli("complaints", "list", "--status", "acked", "--json").stdout
+    )
     assert [item["ticket"] for item in listed] == [ticket]
 
 
-def test_classify_prints_one_code_per_csv_row(tmp_path: Path,
-                                              make_line: Callable[..., Line]) -> None:
+def test_classify_prints_one_code_per_csv_row(
+    tmp_path: Path, make_line: Callable[..., Line]
+) -> None:
     """``classify --csv`` prints a unit code per row, for staff checking routing."""
     line = make_line(with_gammu=False)
     sheet = tmp_path / "texts.csv"
-    sheet.write_text("id,text\n1,PJU MATI JL VETERAN\n2,\"halo min, selamat pagi\"\n")
+    sheet.write_text('id,text\n1,PJU MATI JL VETERAN\n2,"halo min, selamat pagi"\n')
     codes = line.cli("classify", "--csv", str(sheet)).stdout.split()
     assert codes == ["DISHUB", "NONE"]
     missing = tmp_path / "bad.csv"

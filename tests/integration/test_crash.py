@@ -71,15 +71,22 @@ def test_kill_9_mid_batch_then_restart_handles_each_sms_once(
 
     assert line.settled() == 1000
     assert line.scalar("SELECT COUNT(*) FROM inbox WHERE Processed = 'false'") == 0
-    assert line.scalar(
-        "SELECT COUNT(*) FROM inbox i LEFT JOIN surgad_inbox_outcome o "
-        "ON o.inbox_id = i.ID WHERE o.inbox_id IS NULL") == 0
+    assert (
+        line.scalar(
+            "SELECT COUNT(*) FROM inbox i LEFT JOIN surgad_inbox_outcome o "
+            "ON o.inbox_id = i.ID WHERE o.inbox_id IS NULL"
+        )
+        == 0
+    )
     complaints = line.scalar("SELECT COUNT(*) FROM surgad_complaint")
     assert complaints == 800  # four in five texts are complaints
-    acks = line.scalar("SELECT COUNT(*) FROM outbox WHERE CreatorID LIKE 'surgad/ack/%'")
+    acks = line.scalar(
+        "SELECT COUNT(*) FROM outbox WHERE CreatorID LIKE 'surgad/ack/%'"
+    )
     assert acks == complaints
     per_citizen = line.query(
-        "SELECT citizen, COUNT(*) AS n FROM surgad_complaint GROUP BY citizen HAVING n > 1")
+        "SELECT citizen, COUNT(*) AS n FROM surgad_complaint GROUP BY citizen HAVING n > 1"
+    )
     assert per_citizen == []
 
 

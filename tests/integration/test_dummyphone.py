@@ -16,7 +16,7 @@ from surgad import dummyphone
 
 GAMMU_SQLITE_SCHEMA = Path("/usr/share/doc/gammu-smsd/examples/sqlite.sql")
 ZONE = "Asia/Jakarta"
-SMSC_TIME = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+SMSC_TIME = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
 ROW_TIMEOUT = 15.0
 
 pytestmark = pytest.mark.gammu
@@ -259,9 +259,7 @@ def test_outbox_rows_are_moved_to_sentitems(
     assert _rows(gammu_db, "SELECT ID FROM outbox") == []
 
 
-def test_gammu_smsd_registers_and_stops_cleanly(
-    tmp_path: Path, gammu_db: Path
-) -> None:
+def test_gammu_smsd_registers_and_stops_cleanly(tmp_path: Path, gammu_db: Path) -> None:
     """Register the PhoneID in phones on start and exit 0 on SIGTERM."""
     runner = dummyphone.GammuSmsd.in_directory(
         tmp_path / "gammu", dummyphone.DbTarget.sqlite(gammu_db), phone_id="stopper"

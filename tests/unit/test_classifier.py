@@ -103,8 +103,11 @@ def test_short_hash_numbers_are_not_nik(engine: classifier.Classifier) -> None:
     [
         ("lampu jalan mati di kel tamanan", "DISHUB", "Tamanan"),
         ("sampah numpuk di kel pesantren", "DLHKP", "Pesantren"),
-        ("antrian panjang di terminal kel bandar lor, angkot ngetem", "DISHUB",
-         "Bandar Lor"),
+        (
+            "antrian panjang di terminal kel bandar lor, angkot ngetem",
+            "DISHUB",
+            "Bandar Lor",
+        ),
         ("air pdam mati kel ngronggo", "PDAM", "Ngronggo"),
     ],
 )
@@ -127,7 +130,7 @@ def test_kelurahan_spellings_and_common_word_names(
 
 
 def test_kecamatan_is_not_reported_as_kelurahan(engine: classifier.Classifier) -> None:
-    """"Kecamatan Pesantren" is a district; it is masked but not a kelurahan."""
+    """ "Kecamatan Pesantren" is a district; it is masked but not a kelurahan."""
     found = engine.classify("pipa pdam bocor di wilayah kecamatan pesantren")
     assert (found.code, found.kelurahan) == ("PDAM", None)
 
@@ -251,7 +254,7 @@ def test_bpjs_inside_a_hospital_complaint_is_not_a_referral(
         ("tiap hujan jalan tergenang karena got kecil dan mampet", "PUPR"),
         ("sampah di dalam pasar bandar numpuk berhari hari", "PASAR"),
         ("tumpukan sampah di pinggir jalan samping pasar setonobetek", "DLHKP"),
-        ("lampu taman sekartaji banyak yang mati", "DLHKP"),
+        ("di taman brantas lampunya banyak yang mati, gelap", "DLHKP"),
         ("parkir di dalam rsud ditarik 5rb padahal karcis 2rb", "RSUD"),
         ("parkir liar di pinggir jalan bikin macet", "DISHUB"),
         ("pohon tumbang menutup jalan, tolong dipotong", "BPBD"),
@@ -284,6 +287,17 @@ def test_confidence_grows_with_evidence(engine: classifier.Classifier) -> None:
     many = engine.classify("pdam tolong, air keruh, pipa bocor, tagihan air naik")
     assert one.code == many.code == "PDAM"
     assert one.confidence < many.confidence < 1.0
+
+
+def test_confidence_is_the_damped_margin() -> None:
+    """Confidence is (s1 - s2) / s1 * s1 / (s1 + saturation): 0 for a tie."""
+    engine = classifier.Classifier(
+        {"A": ["alpha"], "B": ["beta"]},
+        open_issue=["tolong"],
+        scoring=classifier.Scoring(topic_floor=0.0, saturation=2.0),
+    )
+    assert engine.classify("alpha tolong").confidence == pytest.approx(1 / 3, abs=1e-3)
+    assert engine.classify("alpha beta tolong").confidence == 0.0
 
 
 def test_route_sends_unsure_complaints_to_triage(

@@ -32,7 +32,9 @@ def test_deadline_is_hours_after_receipt() -> None:
 
 def test_sqlite_text_and_datetime_values_parse() -> None:
     """SQLite gives text, the servers give datetime objects; both parse."""
-    assert clock.parse_db_time("2026-12-04 09:01:02") == dt.datetime(2026, 12, 4, 9, 1, 2)
+    assert clock.parse_db_time("2026-12-04 09:01:02") == dt.datetime(
+        2026, 12, 4, 9, 1, 2
+    )
     aware = dt.datetime(2026, 12, 4, 9, 0, tzinfo=JAKARTA)
     assert clock.parse_db_time(aware) == dt.datetime(2026, 12, 4, 2, 0)
 

@@ -29,9 +29,14 @@ def row(
     text_hex: str | None = None,
 ) -> intake.InboxRow:
     return intake.InboxRow(
-        id=row_id, received=received, stored=stored,
+        id=row_id,
+        received=received,
+        stored=stored,
         text_hex=hexed(text) if text_hex is None else text_hex,
-        sender=sender, coding=coding, udh=udh, sms_class=sms_class,
+        sender=sender,
+        coding=coding,
+        udh=udh,
+        sms_class=sms_class,
     )
 
 
@@ -40,12 +45,17 @@ def parts_of(text: str, reference: int, first_id: int) -> list[intake.InboxRow]:
     return [row(first_id + i, p.text, udh=p.udh) for i, p in enumerate(pieces)]
 
 
-def sort(rows: list[intake.InboxRow], known: dict[str, int] | None = None,
-         now: dt.datetime = NOW) -> intake.Sorting:
+def sort(
+    rows: list[intake.InboxRow],
+    known: dict[str, int] | None = None,
+    now: dt.datetime = NOW,
+) -> intake.Sorting:
     return intake.sort_rows(rows, known or {}, now, HOLD)
 
 
-LONG = ("Yth. Bapak Wali Kota, jalan di depan SD negeri kami berlubang besar " * 6).strip()
+LONG = (
+    "Yth. Bapak Wali Kota, jalan di depan SD negeri kami berlubang besar " * 6
+).strip()
 
 
 def test_single_sms_becomes_message_with_e164_sender() -> None:
@@ -113,7 +123,8 @@ def test_duplicate_rows_settle_as_duplicates() -> None:
     sorting = sort([row(1), row(2), row(3)])
     assert len(sorting.messages) == 1
     assert [(s.row.id, s.outcome, s.duplicate_of) for s in sorting.settled] == [
-        (2, models.DUPLICATE, 1), (3, models.DUPLICATE, 1)
+        (2, models.DUPLICATE, 1),
+        (3, models.DUPLICATE, 1),
     ]
 
 
