@@ -1,19 +1,36 @@
-"""Change a complaint's state on behalf of staff, with the SMS each change sends.
+"""Change a complaint's state, with the SMS each change sends.
 
-Every change is one transaction: the guarded state update, the history entry
-and any SMS to the citizen commit together, so running a command twice (or from
-two terminals) changes and notifies once.
+The same operations serve unit heads by SMS and staff at the CLI, so both
+follow the same rules and send the same texts. Each runs inside the caller's
+transaction: the guarded state update, the history entry and the SMS commit
+together, so repeating a command (or running it from two places) changes and
+notifies once.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
-from surgad import clock, logs, messages, tickets
+from surgad import clock, directory, logs, messages, tickets
 from surgad.config import Settings
 from surgad.db import complaints, gammu, models, outbox
 from surgad.db import engine as db_engine
 from surgad.errors import NotFoundError, StateError
+
+
+@dataclasses.dataclass
+class Act:
+    """Who acts, when, and with what context."""
+
+    conn: sa.Connection
+    settings: Settings
+    roster: directory.Directory
+    actor: str
+    now: dt.datetime
 
 
 def find(conn: sa.Connection, ticket: str, lock: bool = False) -> models.Complaint:
@@ -25,76 +42,153 @@ def find(conn: sa.Connection, ticket: str, lock: bool = False) -> models.Complai
     return found
 
 
-def acknowledge(engine: sa.Engine, ticket: str, actor: str) -> models.Complaint:
-    """Record that the unit has followed up; stop the escalation clock."""
-    now = clock.utc_now()
-    with db_engine.writing(engine) as conn:
-        complaint = find(conn, ticket, lock=True)
-        assert complaint.id is not None
-        changed = complaints.update_state(
-            conn,
-            complaint.id,
-            [models.OPEN],
-            status=models.ACKED,
-            acked_at=now,
-            escalate_at=None,
-        )
-        if not changed:
-            raise StateError(f"ticket {ticket} is {complaint.status}, not open")
-        _event(conn, complaint.id, actor, "acknowledged", None)
-    logs.get().info("complaint_acknowledged", ticket=ticket, actor=actor)
-    return complaint
+def _id(complaint: models.Complaint) -> int:
+    assert complaint.id is not None
+    return complaint.id
 
 
-def resolve(
-    engine: sa.Engine, settings: Settings, ticket: str, note: str, actor: str
+def _short(act: Act, code: str) -> str:
+    unit = act.settings.units.get(code)
+    return unit.short if unit else code
+
+
+def _change(
+    act: Act, complaint: models.Complaint, expected: list[str], action: str,
+    detail: str | None, problem: str, **values: object,
+) -> None:
+    """Apply a guarded update and record it, or raise StateError."""
+    if not complaints.update_state(act.conn, _id(complaint), expected, **values):
+        raise StateError(f"ticket {tickets.encode(_id(complaint))} {problem}")
+    complaints.add_events(act.conn, [{
+        "complaint_id": _id(complaint), "at": act.now, "actor": act.actor,
+        "action": action, "detail": detail,
+    }])
+    logs.get().info(f"complaint_{action}", ticket=tickets.encode(_id(complaint)),
+                    actor=act.actor)
+
+
+def _to_citizen(complaint: models.Complaint, text: str, kind: str) -> outbox.Sms:
+    creator = outbox.creator(kind, tickets.encode(_id(complaint)))
+    return outbox.Sms(complaint.citizen, text, creator)
+
+
+def _to_heads(act: Act, unit: str, text: str, kind: str, ticket: str) -> list[outbox.Sms]:
+    creator = outbox.creator(kind, ticket)
+    return [outbox.Sms(head, text, creator) for head in act.roster.heads_of(unit)]
+
+
+def accept(act: Act, complaint: models.Complaint) -> list[outbox.Sms]:
+    """Record that the unit has taken the complaint up; tell the citizen."""
+    _change(act, complaint, [models.OPEN], "acknowledged", None,
+            f"is {complaint.status}, not open",
+            status=models.ACKED, acked_at=act.now, escalate_at=None, remind_at=None)
+    ticket = tickets.encode(_id(complaint))
+    text = messages.accepted(ticket, _short(act, complaint.unit_code))
+    return [_to_citizen(complaint, text, "accepted")]
+
+
+def progress(act: Act, complaint: models.Complaint, note: str) -> list[outbox.Sms]:
+    """Record a progress note; it counts as follow-up. Tell the citizen once."""
+    note = " ".join(note.split())
+    if complaint.last_note == note:
+        return []
+    _change(act, complaint, [models.OPEN, models.ACKED], "progress", note,
+            "is already resolved", status=models.ACKED, last_note=note,
+            acked_at=complaint.acked_at or act.now, escalate_at=None, remind_at=None)
+    ticket = tickets.encode(_id(complaint))
+    text = messages.progress(ticket, _short(act, complaint.unit_code), note)
+    return [_to_citizen(complaint, text, "progress")]
+
+
+def resolve(act: Act, complaint: models.Complaint, note: str) -> list[outbox.Sms]:
+    """Resolve a complaint; the citizen gets the resolution SMS with the note."""
+    note = " ".join(note.split()) or "Telah ditindaklanjuti"
+    _change(act, complaint, [models.OPEN, models.ACKED], "resolved", note,
+            f"is already {complaint.status}", status=models.RESOLVED,
+            resolved_at=act.now, escalate_at=None, remind_at=None,
+            resolution_note=note, last_note=note, acked_at=complaint.acked_at or act.now)
+    ticket = tickets.encode(_id(complaint))
+    text = messages.resolution(ticket, _short(act, complaint.unit_code), note)
+    return [_to_citizen(complaint, text, "resolution")]
+
+
+def reassign(
+    act: Act, complaint: models.Complaint, unit: str, reason: str
+) -> list[outbox.Sms]:
+    """Move a complaint to another unit with a fresh deadline; tell all sides."""
+    if unit not in act.settings.units:
+        raise StateError(f"unknown unit {unit!r}")
+    if unit == complaint.unit_code:
+        raise StateError(f"ticket {tickets.encode(_id(complaint))} is already with {unit}")
+    deadline, remind = due_times(act, unit, act.now)
+    detail = f"{complaint.unit_code} -> {unit}" + (f": {reason}" if reason else "")
+    _change(act, complaint, [models.OPEN, models.ACKED], "reassigned", detail,
+            "is already resolved", unit_code=unit, status=models.OPEN, acked_at=None,
+            deadline_at=deadline, escalate_at=deadline, remind_at=remind,
+            escalated_at=None)
+    return _announce(act, complaint, unit, messages.reassigned_citizen(
+        tickets.encode(_id(complaint)), _short(act, unit)), "reassigned")
+
+
+def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sms]:
+    """Reopen a resolved complaint within the window; restart the clock."""
+    window = dt.timedelta(days=act.settings.reopen_window)
+    if complaint.status != models.RESOLVED:
+        raise StateError(f"ticket {tickets.encode(_id(complaint))} is not resolved")
+    if complaint.resolved_at and act.now - complaint.resolved_at > window:
+        raise StateError(f"ticket {tickets.encode(_id(complaint))} was resolved too long ago")
+    deadline, remind = due_times(act, complaint.unit_code, act.now)
+    _change(act, complaint, [models.RESOLVED], "reopened", reason or None,
+            "is not resolved", status=models.OPEN, resolved_at=None, acked_at=None,
+            reopened_at=act.now, deadline_at=deadline, escalate_at=deadline,
+            remind_at=remind, escalated_at=None)
+    ticket = tickets.encode(_id(complaint))
+    sms = _to_heads(act, complaint.unit_code,
+                    messages.reopened_unit(ticket, complaint.text, reason), "forward", ticket)
+    return sms + [_to_citizen(complaint, messages.reopened_citizen(ticket), "reopened")]
+
+
+def reprimand(act: Act, complaint: models.Complaint) -> list[outbox.Sms]:
+    """Pass the mayor's reminder to the unit's heads; record it."""
+    if complaint.status == models.RESOLVED:
+        raise StateError(f"ticket {tickets.encode(_id(complaint))} is already resolved")
+    complaints.add_events(act.conn, [{
+        "complaint_id": _id(complaint), "at": act.now, "actor": act.actor,
+        "action": "reprimanded", "detail": "reminder from the mayor",
+    }])
+    ticket = tickets.encode(_id(complaint))
+    text = messages.reprimand(ticket, _short(act, complaint.unit_code), complaint.text)
+    return _to_heads(act, complaint.unit_code, text, "reprimand", ticket)
+
+
+def _announce(
+    act: Act, complaint: models.Complaint, unit: str, citizen_text: str, kind: str
+) -> list[outbox.Sms]:
+    ticket = tickets.encode(_id(complaint))
+    forward = messages.forward(ticket, complaint.text, complaint.citizen, complaint.kelurahan,
+                               act.settings.mask_citizen_numbers, complaint.incomplete)
+    sms = _to_heads(act, unit, forward, "forward", ticket)
+    return sms + [_to_citizen(complaint, citizen_text, kind)]
+
+
+def due_times(act: Act, unit: str, start: dt.datetime) -> tuple[dt.datetime, dt.datetime | None]:
+    """Return the deadline and the reminder time for a complaint started now."""
+    deadline = clock.deadline(start, act.roster.deadline_hours(unit))
+    remind = deadline - dt.timedelta(hours=act.settings.reminder_hours)
+    return deadline, remind if remind > act.now else None
+
+
+Operation = Callable[[Act, models.Complaint], list[outbox.Sms]]
+
+
+def run(
+    engine: sa.Engine, settings: Settings, ticket: str, actor: str, operation: Operation
 ) -> models.Complaint:
-    """Resolve a complaint and queue the citizen's resolution notice."""
-    if not note.strip():
-        raise StateError("a resolution needs a note for the citizen")
-    now = clock.utc_now()
+    """Run one operation from the CLI in its own transaction and queue its SMS."""
     tables = gammu.tables(engine.dialect.name)
     with db_engine.writing(engine) as conn:
         complaint = find(conn, ticket, lock=True)
-        assert complaint.id is not None
-        changed = complaints.update_state(
-            conn,
-            complaint.id,
-            [models.OPEN, models.ACKED],
-            status=models.RESOLVED,
-            resolved_at=now,
-            escalate_at=None,
-            resolution_note=note.strip(),
-            acked_at=complaint.acked_at or now,
-        )
-        if not changed:
-            raise StateError(f"ticket {ticket} is already {complaint.status}")
-        unit = settings.units.get(complaint.unit_code)
-        text = messages.resolution(
-            ticket, unit.short if unit else complaint.unit_code, note
-        )
-        outbox.queue(
-            conn,
-            tables,
-            [outbox.Sms(complaint.citizen, text, outbox.creator("resolution", ticket))],
-        )
-        _event(conn, complaint.id, actor, "resolved", note.strip())
-    logs.get().info("complaint_resolved", ticket=ticket, actor=actor)
+        act = Act(conn, settings, directory.load(conn, settings), actor,
+                  clock.utc_now())
+        outbox.queue(conn, tables, operation(act, complaint))
     return complaint
-
-
-def _event(
-    conn: sa.Connection, complaint_id: int, actor: str, action: str, detail: str | None
-) -> None:
-    complaints.add_events(
-        conn,
-        [
-            {
-                "complaint_id": complaint_id,
-                "at": clock.utc_now(),
-                "actor": actor,
-                "action": action,
-                "detail": detail,
-            }
-        ],
-    )

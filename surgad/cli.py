@@ -7,49 +7,29 @@ a traceback is only ever printed for a bug, never for bad input.
 from __future__ import annotations
 
 import csv
-import dataclasses
-import getpass
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 import sqlalchemy as sa
 
 from surgad import (
-    actions,
     classifier,
+    cli_admin,
+    cli_staff,
+    cli_state,
     clock,
     config,
     logs,
     supervisor,
-    tickets,
     watchdog,
 )
-from surgad.db import complaints, gammu, inbox, models, outbox, schema
+from surgad.db import complaints, gammu, inbox, outbox, schema
+from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
 from surgad.errors import ExitCode, SurgadError
-
-
-@dataclasses.dataclass
-class _State:
-    paths: list[Path]
-    log_level: str
-    _settings: config.Settings | None = None
-
-    @property
-    def settings(self) -> config.Settings:
-        if self._settings is None:
-            self._settings = config.load(self.paths)
-        return self._settings
-
-    def engine(self) -> sa.Engine:
-        return db_engine.create(self.settings.database_url)
-
-
-pass_state = click.make_pass_decorator(_State)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,7 +53,7 @@ pass_state = click.make_pass_decorator(_State)
 def cli(ctx: click.Context, paths: tuple[Path, ...], log_level: str) -> None:
     """SMS complaint line on gammu-smsd: route, forward, escalate."""
     logs.setup(log_level)
-    ctx.obj = _State(list(paths) or config.default_paths(), log_level)
+    ctx.obj = cli_state.State(list(paths) or config.default_paths(), log_level)
 
 
 @cli.command()
@@ -86,8 +66,8 @@ def cli(ctx: click.Context, paths: tuple[Path, ...], log_level: str) -> None:
     envvar="SURGAD_WORKERS",
     help="Worker processes (default: service.workers).",
 )
-@pass_state
-def run(state: _State, once: bool, workers: int | None) -> None:
+@cli_state.pass_state
+def run(state: cli_state.State, once: bool, workers: int | None) -> None:
     """Run the daemon: worker pool, inbox polling and watchdog."""
     settings = state.settings
     pool = supervisor.Supervisor(
@@ -102,24 +82,29 @@ def db() -> None:
 
 
 @db.command("init")
-@pass_state
-def db_init(state: _State) -> None:
+@cli_state.pass_state
+def db_init(state: cli_state.State) -> None:
     """Create gammu's schema (v17) if absent and migrate surgad's tables."""
-    done = schema.init(state.engine())
+    engine = state.engine()
+    done = schema.init(engine)
+    heads = {code: unit.heads for code, unit in state.settings.units.items()}
+    with db_engine.writing(engine) as conn:
+        if seeded := db_directory.seed_heads(conn, heads, clock.utc_now()):
+            done.append(f"registered {seeded} unit head numbers from the unit file")
     click.echo("\n".join(done) if done else "database is up to date")
 
 
 @db.command("check")
-@pass_state
-def db_check(state: _State) -> None:
+@cli_state.pass_state
+def db_check(state: cli_state.State) -> None:
     """Check that the database answers and both schemas are current."""
     schema.check(state.engine())
     click.echo("database ok")
 
 
 @cli.command("watchdog")
-@pass_state
-def watchdog_cmd(state: _State) -> None:
+@cli_state.pass_state
+def watchdog_cmd(state: cli_state.State) -> None:
     """Escalate every complaint now overdue, once, and exit."""
     engine = state.engine()
     escalated = watchdog.scan(engine, gammu.tables(engine.dialect.name), state.settings)
@@ -135,9 +120,9 @@ def watchdog_cmd(state: _State) -> None:
     help="CSV file with a 'text' column; prints one unit code per row.",
 )
 @click.option("--json", "as_json", is_flag=True)
-@pass_state
+@cli_state.pass_state
 def classify_cmd(
-    state: _State, text: str | None, csv_path: Path | None, as_json: bool
+    state: cli_state.State, text: str | None, csv_path: Path | None, as_json: bool
 ) -> None:
     """Show which unit a text would be routed to."""
     if (text is None) == (csv_path is None):
@@ -145,8 +130,8 @@ def classify_cmd(
     engine = classifier.Classifier.from_config(state.settings.lexicon)
     texts = [text] if text is not None else _csv_texts(csv_path)
     for item in texts:
-        found = engine.classify(item)
-        code = _routed_code(found, state.settings)
+        found = engine.route(item, state.settings.triage_threshold)
+        code = found.code or "NONE"
         if as_json:
             click.echo(
                 json.dumps(
@@ -163,14 +148,6 @@ def classify_cmd(
             click.echo(code)
 
 
-def _routed_code(found: classifier.Classification, settings: config.Settings) -> str:
-    if found.code is None:
-        return "NONE"
-    if found.confidence < settings.triage_threshold or found.code not in settings.units:
-        return settings.triage_unit
-    return found.code
-
-
 def _csv_texts(path: Path | None) -> list[str]:
     assert path is not None
     with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -182,8 +159,8 @@ def _csv_texts(path: Path | None) -> list[str]:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
-@pass_state
-def stats(state: _State, as_json: bool) -> None:
+@cli_state.pass_state
+def stats(state: cli_state.State, as_json: bool) -> None:
     """Count inbox outcomes, complaints per unit and SMS sent by kind."""
     engine = state.engine()
     tables = gammu.tables(engine.dialect.name)
@@ -208,148 +185,9 @@ def stats(state: _State, as_json: bool) -> None:
         click.echo(f"{key}: {value}")
 
 
-@cli.group("complaints")
-def complaints_group() -> None:
-    """List, show and change complaints."""
-
-
-@complaints_group.command("list")
-@click.option("--status", type=click.Choice(models.STATES))
-@click.option("--unit", help="Unit code, e.g. PUPR.")
-@click.option(
-    "--overdue", is_flag=True, help="Only open complaints past their deadline."
-)
-@click.option(
-    "--limit", type=click.IntRange(1, 100_000), default=100, show_default=True
-)
-@click.option("--json", "as_json", is_flag=True)
-@pass_state
-def complaints_list(
-    state: _State,
-    status: str | None,
-    unit: str | None,
-    overdue: bool,
-    limit: int,
-    as_json: bool,
-) -> None:
-    """List complaints, newest first."""
-    if unit and unit.upper() not in state.settings.units:
-        raise click.BadParameter(f"unknown unit {unit!r}", param_hint="--unit")
-    with db_engine.reading(state.engine()) as conn:
-        found = complaints.listing(
-            conn,
-            status=status,
-            unit=unit.upper() if unit else None,
-            overdue_at=clock.utc_now() if overdue else None,
-            limit=limit,
-        )
-    rows = [_public(item, state.settings) for item in found]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-        return
-    _table(rows, ["ticket", "status", "unit", "received", "deadline", "text"])
-
-
-@complaints_group.command("show")
-@click.argument("ticket")
-@click.option("--json", "as_json", is_flag=True)
-@pass_state
-def complaints_show(state: _State, ticket: str, as_json: bool) -> None:
-    """Show one complaint and its history."""
-    with db_engine.reading(state.engine()) as conn:
-        found = actions.find(conn, ticket)
-        assert found.id is not None
-        record = _public(found, state.settings, full=True)
-        record["history"] = [
-            {**event, "at": _local(event["at"], state.settings)}
-            for event in complaints.history(conn, found.id)
-        ]
-    if as_json:
-        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
-        return
-    for key, value in record.items():
-        if key != "history":
-            click.echo(f"{key:>12}: {value}")
-    for event in record["history"]:
-        click.echo(
-            f"{'':>12}  {event['at']}  {event['action']:<13} {event['actor']}"
-            f"  {event['detail'] or ''}"
-        )
-
-
-@complaints_group.command("ack")
-@click.argument("ticket")
-@pass_state
-def complaints_ack(state: _State, ticket: str) -> None:
-    """Record that the unit has followed up (stops the escalation clock)."""
-    actions.acknowledge(state.engine(), ticket, _actor())
-    click.echo(f"ticket {ticket} acknowledged")
-
-
-@complaints_group.command("resolve")
-@click.argument("ticket")
-@click.option("--note", required=True, help="What was done; sent to the citizen.")
-@pass_state
-def complaints_resolve(state: _State, ticket: str, note: str) -> None:
-    """Resolve a complaint and send the citizen the resolution SMS."""
-    actions.resolve(state.engine(), state.settings, ticket, note, _actor())
-    click.echo(f"ticket {ticket} resolved; citizen notified")
-
-
-def _actor() -> str:
-    """Name the person at the keyboard, also behind sudo."""
-    return os.environ.get("SUDO_USER") or getpass.getuser()
-
-
-def _local(value: Any, settings: config.Settings) -> str:
-    if value is None:
-        return ""
-    return clock.utc_to_local(value, settings.zone).strftime("%Y-%m-%d %H:%M")
-
-
-def _public(
-    item: models.Complaint, settings: config.Settings, full: bool = False
-) -> dict[str, Any]:
-    assert item.id is not None
-    record: dict[str, Any] = {
-        "ticket": tickets.encode(item.id),
-        "status": item.status,
-        "unit": item.unit_code,
-        "received": _local(item.received_at, settings),
-        "deadline": _local(item.deadline_at, settings),
-        "text": item.text if full else _shorten(item.text, 50),
-    }
-    if full:
-        record.update(
-            {
-                "citizen": item.citizen,
-                "kelurahan": item.kelurahan,
-                "confidence": round(item.confidence, 3),
-                "incomplete": item.incomplete,
-                "acknowledged": _local(item.acked_at, settings),
-                "escalated": _local(item.escalated_at, settings),
-                "resolved": _local(item.resolved_at, settings),
-                "resolution_note": item.resolution_note,
-            }
-        )
-    return record
-
-
-def _shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    if not rows:
-        click.echo("no complaints")
-        return
-    widths = {
-        col: max(len(col), *(len(str(row[col])) for row in rows)) for col in columns
-    }
-    click.echo("  ".join(col.upper().ljust(widths[col]) for col in columns))
-    for row in rows:
-        click.echo("  ".join(str(row[col]).ljust(widths[col]) for col in columns))
+for _command in (cli_staff.complaints, cli_admin.units, cli_admin.heads,
+                 cli_admin.senders, cli_admin.report):
+    cli.add_command(_command)
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -48,6 +49,12 @@ class Settings:
     shutdown_timeout: float
     triage_threshold: float
     mask_citizen_numbers: bool
+    followup_window: float
+    reopen_window: float
+    reminder_hours: float
+    complaints_per_hour: int
+    replies_per_hour: int
+    digest_time: str | None
     region: str
     mayor_numbers: tuple[str, ...]
     triage_unit: str
@@ -208,6 +215,12 @@ def _build(
         shutdown_timeout=read.number("service.shutdown_timeout", 30, 1, 3600),
         triage_threshold=read.number("service.triage_threshold", 0.3, 0, 1),
         mask_citizen_numbers=read.boolean("service.mask_citizen_numbers", True),
+        followup_window=read.number("conversation.followup_hours", 2, 0, 24 * 30),
+        reopen_window=read.number("conversation.reopen_days", 7, 0, 365),
+        reminder_hours=read.number("conversation.reminder_hours", 4, 0, 24 * 30),
+        complaints_per_hour=read.integer("limits.complaints_per_hour", 5, 1, 10_000),
+        replies_per_hour=read.integer("limits.replies_per_hour", 10, 1, 10_000),
+        digest_time=_digest_time(read),
         region=region,
         mayor_numbers=_mayor(read, region),
         triage_unit=triage,
@@ -224,6 +237,15 @@ def _timezone(read: _Reader) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise read.fail("service.timezone", f"unknown time zone {name!r}") from None
     return name
+
+
+def _digest_time(read: _Reader) -> str | None:
+    value = read.get("mayor.digest_time", "")
+    if value in ("", None):
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise read.fail("mayor.digest_time", f"must be HH:MM or empty, got {value!r}")
+    return value
 
 
 def _mayor(read: _Reader, region: str) -> tuple[str, ...]:

@@ -59,3 +59,119 @@ def referral() -> str:
         "sinyal: operator, wilayah Kabupaten Kediri: Pemkab). Mohon hubungi "
         "instansi terkait."
     )
+
+
+_STATES = {
+    "open": "menunggu tindak lanjut",
+    "acked": "sedang ditangani",
+    "resolved": "selesai",
+}
+
+
+def status(ticket: str, unit_short: str, state: str, note: str | None) -> str:
+    """Tell the citizen who filed a ticket where it stands."""
+    text = f"SURGA: Tiket {ticket} ({unit_short}): {_STATES.get(state, state)}."
+    return text + (f" Catatan: {note.strip()}" if note else "")
+
+
+def status_unknown() -> str:
+    """Answer a status query for a ticket this number did not file."""
+    return "SURGA: Tiket tidak ditemukan untuk nomor Anda. Cek kembali nomor tiketnya."
+
+
+def no_complaints() -> str:
+    """Answer a status query from a number with no complaint on record."""
+    return "SURGA: Belum ada aduan dari nomor ini. Kirim aduan Anda ke nomor ini."
+
+
+def help_text() -> str:
+    """Explain the line in one SMS."""
+    return (
+        "SURGA Kota Kediri: kirim aduan Anda ke nomor ini (sebut kelurahan). "
+        "Cek status: CEK <tiket>. Belum beres: BELUM <tiket>. Info: INFO"
+    )
+
+
+def followup(ticket: str, text: str, citizen: str, mask: bool) -> str:
+    """Pass a citizen's addition to an open complaint to the unit."""
+    sender = phone.mask(citizen) if mask else citizen
+    return f"SURGA #{ticket} TAMBAHAN: {text.strip()} (dari {sender})"
+
+
+def accepted(ticket: str, unit_short: str) -> str:
+    """Tell a citizen the unit has taken up the complaint."""
+    return f"SURGA: Aduan no {ticket} sudah diterima {unit_short} dan sedang ditangani."
+
+
+def progress(ticket: str, unit_short: str, note: str) -> str:
+    """Pass a unit's progress note to the citizen."""
+    return f"SURGA: Perkembangan aduan no {ticket} dari {unit_short}: {note.strip()}"
+
+
+def reassigned_citizen(ticket: str, unit_short: str) -> str:
+    """Tell a citizen the complaint moved to another unit."""
+    return f"SURGA: Aduan no {ticket} dialihkan ke {unit_short} yang berwenang."
+
+
+def reopened_unit(ticket: str, text: str, reason: str) -> str:
+    """Tell a unit a resolved complaint was reopened by the citizen."""
+    why = f" Alasan: {reason.strip()}" if reason.strip() else ""
+    return f"SURGA #{ticket} DIBUKA LAGI oleh pelapor (belum beres).{why} Aduan: {text.strip()}"
+
+
+def reopened_citizen(ticket: str) -> str:
+    """Tell a citizen the complaint is open again."""
+    return f"SURGA: Aduan no {ticket} dibuka kembali dan diteruskan lagi ke unit terkait."
+
+
+def reprimand(ticket: str, unit_short: str, text: str) -> str:
+    """Pass the mayor's reminder to a unit's heads."""
+    return (
+        f"TEGURAN WALI KOTA: tiket #{ticket} untuk {unit_short} mohon segera "
+        f"ditindaklanjuti. Aduan: {text.strip()}"
+    )
+
+
+def reminder(ticket: str, left: str, text: str) -> str:
+    """Remind heads that a ticket's deadline is near."""
+    return f"SURGA PENGINGAT #{ticket}: batas waktu tindak lanjut {left} lagi. {text.strip()}"
+
+
+def head_done(what: str, ticket: str) -> str:
+    """Confirm a head's command."""
+    return f"SURGA: {what} tiket {ticket} tercatat."
+
+
+def head_refused(ticket: str | None) -> str:
+    """Refuse a command without revealing anything about the ticket."""
+    return f"SURGA: Perintah untuk tiket {ticket or '-'} tidak dapat diproses dari nomor ini."
+
+
+def head_format(word: str, example: str, codes: str = "") -> str:
+    """Show a head the right format of a command."""
+    extra = f" Kode unit: {codes}" if codes else ""
+    return f"SURGA: Format salah. Gunakan: {example}{extra}"
+
+
+def head_state(ticket: str, problem: str) -> str:
+    """Tell a head why a command changed nothing."""
+    return f"SURGA: Tiket {ticket} {problem}."
+
+
+def head_list(unit_short: str, items: list[str], total: int) -> str:
+    """List a head's open tickets; '!' marks overdue ones."""
+    if not items:
+        return f"SURGA: Tidak ada tiket terbuka untuk {unit_short}."
+    more = f" (+{total - len(items)} lagi)" if total > len(items) else ""
+    return f"SURGA {unit_short} tiket terbuka ({total}, !=lewat batas): " + ", ".join(
+        items
+    ) + more
+
+
+def digest(day: str, received: int, in_time: int, overdue: dict[str, int]) -> str:
+    """Summarise a day for the mayor."""
+    late = ", ".join(f"{code} {count}" for code, count in sorted(overdue.items()) if count)
+    return (
+        f"SURGA {day}: aduan masuk {received}, ditindaklanjuti tepat waktu {in_time}. "
+        f"Lewat batas: {late or 'tidak ada'}."
+    )

@@ -1,104 +1,15 @@
-"""Decide what a citizen's message causes: a complaint, a referral, or nothing.
-
-Pure: takes the rebuilt messages and the classifier, returns the rows and SMS
-to write. The worker writes them in one transaction with the inbox marks.
-"""
+"""Turn new complaints into rows and SMS once the database has given them ids."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from surgad import classifier, clock, intake, messages, tickets
+from surgad import clock, directory, intake, messages, tickets
 from surgad.config import Settings
+from surgad.conversation import NewComplaint
 from surgad.db import models, outbox
-
-
-@dataclasses.dataclass(frozen=True)
-class NewComplaint:
-    """A complaint to open for one message."""
-
-    message: intake.Message
-    unit: str
-    confidence: float
-    kelurahan: str | None
-    triage: bool
-
-
-@dataclasses.dataclass
-class Plan:
-    """Everything one batch writes, apart from ids the database assigns."""
-
-    complaints: list[NewComplaint] = dataclasses.field(default_factory=list)
-    replies: list[outbox.Sms] = dataclasses.field(default_factory=list)
-    outcomes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-
-
-def plan(
-    sorting: intake.Sorting,
-    engine: classifier.Classifier,
-    settings: Settings,
-    now: dt.datetime,
-) -> Plan:
-    """Classify each message and settle every row of the batch."""
-    result = Plan()
-    for settled in sorting.settled:
-        result.outcomes.append(_settled_outcome(settled, sorting, now))
-    for message in sorting.messages:
-        _route(message, engine.classify(message.text), settings, sorting, now, result)
-    return result
-
-
-def _settled_outcome(
-    settled: intake.Settled, sorting: intake.Sorting, now: dt.datetime
-) -> dict[str, Any]:
-    key = (
-        None
-        if settled.outcome == models.DUPLICATE
-        else sorting.keys.get(settled.row.id)
-    )
-    return outcome(
-        settled.row.id,
-        settled.outcome,
-        now,
-        key,
-        settled.reason,
-        duplicate_of=settled.duplicate_of,
-    )
-
-
-def _route(
-    message: intake.Message,
-    found: classifier.Classification,
-    settings: Settings,
-    sorting: intake.Sorting,
-    now: dt.datetime,
-    result: Plan,
-) -> None:
-    if found.code is None:
-        for row in message.rows:
-            reason = found.kind
-            result.outcomes.append(
-                outcome(
-                    row.id, models.NOT_COMPLAINT, now, sorting.keys.get(row.id), reason
-                )
-            )
-        if found.kind == "referral":
-            result.replies.append(
-                outbox.Sms(
-                    message.sender, messages.referral(), outbox.creator("referral")
-                )
-            )
-        return
-    triage = (
-        found.confidence < settings.triage_threshold or found.code not in settings.units
-    )
-    unit = settings.triage_unit if triage else found.code
-    result.complaints.append(
-        NewComplaint(message, unit, found.confidence, found.kelurahan, triage)
-    )
 
 
 def outcome(
@@ -122,54 +33,64 @@ def outcome(
     }
 
 
+def settled_outcomes(sorting: intake.Sorting, now: dt.datetime) -> list[dict[str, Any]]:
+    """Return the outcome rows of rows settled before any message was read."""
+    return [
+        outcome(
+            item.row.id, item.outcome, now,
+            None if item.outcome == models.DUPLICATE else sorting.keys.get(item.row.id),
+            item.reason, duplicate_of=item.duplicate_of,
+        )
+        for item in sorting.settled
+    ]
+
+
 def complaint_row(
-    new: NewComplaint, settings: Settings, now: dt.datetime
+    new: NewComplaint, settings: Settings, roster: directory.Directory, now: dt.datetime
 ) -> dict[str, Any]:
     """Return the complaint row to insert for a routed message."""
     received = clock.local_to_utc(new.message.received, settings.zone)
-    deadline = clock.deadline(received, settings.units[new.unit].deadline_hours)
+    # A time stamp from the future (a phone with a wrong clock) cannot delay
+    # the deadline: the clock starts no later than when surgad saw the SMS.
+    start = min(received, now)
+    deadline = clock.deadline(start, roster.deadline_hours(new.unit))
+    remind = deadline - dt.timedelta(hours=settings.reminder_hours)
     return {
         "citizen": new.message.sender,
-        "text": new.message.text,
+        "text": new.text,
         "unit_code": new.unit,
         "confidence": new.confidence,
         "kelurahan": new.kelurahan,
         "incomplete": new.message.incomplete,
         "concat_key": new.message.concat_key,
         "status": models.OPEN,
-        "received_at": received,
+        "received_at": start,
         "created_at": now,
         "deadline_at": deadline,
         "escalate_at": deadline,
+        "remind_at": remind if remind > now else None,
         "inbox_id": new.message.rows[0].id,
+        "nik": new.nik,
+        "reporter_name": new.name,
     }
 
 
 def complaint_sms(
-    new: NewComplaint, complaint_id: int, settings: Settings
+    new: NewComplaint, complaint_id: int, settings: Settings, roster: directory.Directory
 ) -> list[outbox.Sms]:
     """Return the acknowledgement to the citizen and the forwards to the heads."""
     ticket = tickets.encode(complaint_id)
     unit = settings.units[new.unit]
-    sms = [
-        outbox.Sms(
-            new.message.sender,
-            messages.acknowledgement(ticket, unit.short, new.triage),
-            outbox.creator("ack", ticket),
-        )
-    ]
-    text = messages.forward(
-        ticket,
-        new.message.text,
-        new.message.sender,
-        new.kelurahan,
-        settings.mask_citizen_numbers,
-        new.message.incomplete,
+    sms = []
+    if new.acknowledge:
+        text = messages.acknowledgement(ticket, unit.short, new.triage)
+        sms.append(outbox.Sms(new.message.sender, text, outbox.creator("ack", ticket)))
+    forward = messages.forward(
+        ticket, new.text, new.message.sender, new.kelurahan,
+        settings.mask_citizen_numbers, new.message.incomplete,
     )
-    sms += [
-        outbox.Sms(head, text, outbox.creator("forward", ticket)) for head in unit.heads
-    ]
-    return sms
+    creator = outbox.creator("forward", ticket)
+    return sms + [outbox.Sms(head, forward, creator) for head in roster.heads_of(new.unit)]
 
 
 def complaint_outcomes(
@@ -177,13 +98,8 @@ def complaint_outcomes(
 ) -> list[dict[str, Any]]:
     """Return the outcome rows of the inbox rows that made a complaint."""
     return [
-        outcome(
-            row.id,
-            models.COMPLAINT,
-            now,
-            sorting.keys.get(row.id),
-            complaint_id=complaint_id,
-        )
+        outcome(row.id, models.COMPLAINT, now, sorting.keys.get(row.id),
+                complaint_id=complaint_id)
         for row in new.message.rows
     ]
 

@@ -16,9 +16,19 @@ from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
-from surgad import classifier, clock, intake, logs, retry, routing
+from surgad import (
+    classifier,
+    clock,
+    conversation,
+    directory,
+    intake,
+    logs,
+    retry,
+    routing,
+)
 from surgad.config import Settings
 from surgad.db import complaints, gammu, inbox, models, outbox
+from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
 
 
@@ -36,6 +46,7 @@ class Context:
     classifier: classifier.Classifier
     partition: tuple[int, int] = (0, 1)
     cursor: int = 0
+    roster: directory.Directory | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,24 +115,37 @@ def _read(
 
 
 def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> int:
+    """Settle every row of the batch in the caller's write transaction."""
     now = clock.utc_now()
-    plan = routing.plan(sorting, ctx.classifier, ctx.settings, now)
     ids = routing.all_row_ids(sorting)
     if inbox.mark_processed(conn, ctx.tables, ids) != len(ids):
         raise Conflict(f"{len(ids)} rows, some settled elsewhere")
-    rows = [routing.complaint_row(new, ctx.settings, now) for new in plan.complaints]
+    roster = _roster(ctx, conn)
+    batch = conversation.Batch(conn, ctx.settings, roster, now,
+                               {message.sender for message in sorting.messages})
+    for message in sorting.messages:
+        found = ctx.classifier.route(message.text, ctx.settings.triage_threshold)
+        batch.handle(message, found, sorting.keys)
+    rows = [routing.complaint_row(new, ctx.settings, roster, now) for new in batch.new]
     complaint_ids = complaints.insert(conn, rows)
-    sms = list(plan.replies)
-    outcomes = list(plan.outcomes)
-    for new, complaint_id in zip(plan.complaints, complaint_ids, strict=True):
-        sms += routing.complaint_sms(new, complaint_id, ctx.settings)
+    sms = list(batch.sms)
+    outcomes = routing.settled_outcomes(sorting, now) + batch.outcomes
+    for new, complaint_id in zip(batch.new, complaint_ids, strict=True):
+        sms += routing.complaint_sms(new, complaint_id, ctx.settings, roster)
         outcomes += routing.complaint_outcomes(new, complaint_id, sorting, now)
     outbox.queue(conn, ctx.tables, sms)
     inbox.record_outcomes(conn, outcomes)
-    complaints.add_events(
-        conn, routing.created_events(plan.complaints, complaint_ids, now)
-    )
+    db_directory.log_replies(conn, batch.reply_log, now)
+    events = batch.events + routing.created_events(batch.new, complaint_ids, now)
+    complaints.add_events(conn, events)
     return len(complaint_ids)
+
+
+def _roster(ctx: Context, conn: sa.Connection) -> directory.Directory:
+    """Return the directory of heads and blocked senders, reloaded when stale."""
+    if ctx.roster is None or ctx.roster.stale():
+        ctx.roster = directory.load(conn, ctx.settings)
+    return ctx.roster
 
 
 def _advance(

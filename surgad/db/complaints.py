@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -128,3 +128,95 @@ def inbox_units(conn: sa.Connection) -> dict[int, str]:
     """Map each complaint's first inbox row id to the unit it was routed to."""
     query = sa.select(complaint.c.inbox_id, complaint.c.unit_code)
     return {int(inbox_id): unit for inbox_id, unit in conn.execute(query)}
+
+
+def opened_since(
+    conn: sa.Connection, citizens: Iterable[str], since: dt.datetime
+) -> dict[str, int]:
+    """Count complaints each citizen opened since a time."""
+    citizens = sorted(set(citizens))
+    if not citizens:
+        return {}
+    query = (
+        sa.select(complaint.c.citizen, sa.func.count())
+        .where(complaint.c.citizen.in_(citizens), complaint.c.created_at >= since)
+        .group_by(complaint.c.citizen)
+    )
+    return {citizen: int(count) for citizen, count in conn.execute(query)}
+
+
+def latest_of(conn: sa.Connection, citizen: str) -> models.Complaint | None:
+    """Return a citizen's most recent complaint, if any."""
+    query = (
+        sa.select(complaint)
+        .where(complaint.c.citizen == citizen)
+        .order_by(complaint.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).mappings().first()
+    return models.Complaint(**row) if row else None
+
+
+def append_text(conn: sa.Connection, complaint_id: int, addition: str) -> None:
+    """Add a citizen's follow-up text to a complaint."""
+    conn.execute(
+        sa.update(complaint)
+        .where(complaint.c.id == complaint_id)
+        .values(text=complaint.c.text + "\n+ " + addition.strip())
+    )
+
+
+def open_for_unit(
+    conn: sa.Connection, unit: str, limit: int
+) -> list[models.Complaint]:
+    """Return a unit's unresolved complaints, earliest deadline first."""
+    query = (
+        sa.select(complaint)
+        .where(complaint.c.unit_code == unit, complaint.c.status != models.RESOLVED)
+        .order_by(complaint.c.deadline_at)
+        .limit(limit)
+    )
+    return [models.Complaint(**row) for row in conn.execute(query).mappings()]
+
+
+def count_open(conn: sa.Connection, unit: str) -> int:
+    """Count a unit's unresolved complaints."""
+    query = sa.select(sa.func.count()).where(
+        complaint.c.unit_code == unit, complaint.c.status != models.RESOLVED
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def due_reminders(
+    conn: sa.Connection, now: dt.datetime, limit: int
+) -> list[models.Complaint]:
+    """Return complaints whose reminder to the heads is due."""
+    query = (
+        sa.select(complaint)
+        .where(complaint.c.remind_at <= now)
+        .order_by(complaint.c.remind_at)
+        .limit(limit)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    return [models.Complaint(**row) for row in conn.execute(query).mappings()]
+
+
+def mark_reminded(conn: sa.Connection, complaint_id: int) -> bool:
+    """Clear a due reminder unless another watchdog cleared it first."""
+    result = conn.execute(
+        sa.update(complaint)
+        .where(complaint.c.id == complaint_id, complaint.c.remind_at.is_not(None))
+        .values(remind_at=None)
+    )
+    return result.rowcount == 1
+
+
+def received_between(
+    conn: sa.Connection, start: dt.datetime, end: dt.datetime
+) -> list[models.Complaint]:
+    """Return complaints received in [start, end)."""
+    query = sa.select(complaint).where(
+        complaint.c.received_at >= start, complaint.c.received_at < end
+    )
+    return [models.Complaint(**row) for row in conn.execute(query).mappings()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.resources
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,35 +31,72 @@ class Tables:
     processed_true: object
     processed_false: object
 
+    def unprocessed(self) -> sa.ColumnElement[bool]:
+        """Return the condition for inbox rows not yet processed.
+
+        It is spelled exactly as the predicate of surgad's partial index on
+        PostgreSQL (``NOT "Processed"``), so the planner can use that index.
+        """
+        processed = self.inbox.c.Processed
+        if self.processed_false is False:
+            return sa.not_(processed)
+        return processed == self.processed_false
+
+    def flag(self, value: bool) -> object:
+        """Return a value for one of gammu's true/false columns in this dialect."""
+        return self.processed_true if value else self.processed_false
+
+    def processed(self) -> sa.ColumnElement[bool]:
+        """Return the condition for inbox rows already processed."""
+        processed = self.inbox.c.Processed
+        if self.processed_true is True:
+            return processed.is_(True)
+        return processed == self.processed_true
+
+
+@dataclasses.dataclass(frozen=True)
+class _Types:
+    """How gammu-smsd typed its flag and time columns in one dialect."""
+
+    flag: sa.types.TypeEngine[Any]
+    time: sa.types.TypeEngine[Any]
+    yes: object
+    no: object
+
+
+def _types(dialect: str) -> _Types:
+    # SQLite keeps times as text ('2024-05-06 14:08:09') and flags as 'true' /
+    # 'false'; PostgreSQL has timestamps and booleans; MariaDB has timestamps
+    # and enum('false', 'true').
+    if dialect == "sqlite":
+        return _Types(sa.String(5), sa.String(), "true", "false")
+    if dialect == "postgresql":
+        return _Types(sa.Boolean(), sa.DateTime(), True, False)
+    return _Types(sa.String(5), sa.DateTime(), "true", "false")
+
 
 def tables(dialect: str) -> Tables:
     """Return gammu's tables typed as gammu-smsd created them in ``dialect``."""
     meta = sa.MetaData()
-    flag: sa.types.TypeEngine[Any]
-    yes: object
-    no: object
-    if dialect == "postgresql":
-        flag, yes, no = sa.Boolean(), True, False
-    else:
-        flag, yes, no = sa.String(5), "true", "false"
+    types = _types(dialect)
     return Tables(
-        inbox=_inbox(meta, flag),
-        outbox=_outbox(meta),
+        inbox=_inbox(meta, types),
+        outbox=_outbox(meta, types),
         outbox_multipart=_outbox_multipart(meta),
-        sentitems=_sentitems(meta),
-        phones=_phones(meta),
-        processed_true=yes,
-        processed_false=no,
+        sentitems=_sentitems(meta, types),
+        phones=_phones(meta, types),
+        processed_true=types.yes,
+        processed_false=types.no,
     )
 
 
-def _inbox(meta: sa.MetaData, flag: sa.types.TypeEngine[Any]) -> sa.Table:
+def _inbox(meta: sa.MetaData, types: _Types) -> sa.Table:
     return sa.Table(
         "inbox",
         meta,
         sa.Column("ID", sa.Integer, primary_key=True),
-        sa.Column("UpdatedInDB", sa.String),
-        sa.Column("ReceivingDateTime", sa.String),
+        sa.Column("UpdatedInDB", types.time),
+        sa.Column("ReceivingDateTime", types.time),
         sa.Column("Text", sa.Text),
         sa.Column("SenderNumber", sa.String),
         sa.Column("Coding", sa.String),
@@ -67,12 +105,12 @@ def _inbox(meta: sa.MetaData, flag: sa.types.TypeEngine[Any]) -> sa.Table:
         sa.Column("Class", sa.Integer),
         sa.Column("TextDecoded", sa.Text),
         sa.Column("RecipientID", sa.Text),
-        sa.Column("Processed", flag),
+        sa.Column("Processed", types.flag),
         sa.Column("Status", sa.Integer),
     )
 
 
-def _outbox(meta: sa.MetaData) -> sa.Table:
+def _outbox(meta: sa.MetaData, types: _Types) -> sa.Table:
     return sa.Table(
         "outbox",
         meta,
@@ -83,7 +121,7 @@ def _outbox(meta: sa.MetaData) -> sa.Table:
         sa.Column("UDH", sa.Text),
         sa.Column("Class", sa.Integer),
         sa.Column("TextDecoded", sa.Text),
-        sa.Column("MultiPart", sa.String),
+        sa.Column("MultiPart", types.flag),
         sa.Column("SenderID", sa.String),
         sa.Column("CreatorID", sa.Text),
         sa.Column("Priority", sa.Integer),
@@ -106,13 +144,13 @@ def _outbox_multipart(meta: sa.MetaData) -> sa.Table:
     )
 
 
-def _sentitems(meta: sa.MetaData) -> sa.Table:
+def _sentitems(meta: sa.MetaData, types: _Types) -> sa.Table:
     return sa.Table(
         "sentitems",
         meta,
         sa.Column("ID", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("SequencePosition", sa.Integer, primary_key=True),
-        sa.Column("SendingDateTime", sa.String),
+        sa.Column("SendingDateTime", types.time),
         sa.Column("DestinationNumber", sa.String),
         sa.Column("Coding", sa.String),
         sa.Column("UDH", sa.Text),
@@ -124,14 +162,14 @@ def _sentitems(meta: sa.MetaData) -> sa.Table:
     )
 
 
-def _phones(meta: sa.MetaData) -> sa.Table:
+def _phones(meta: sa.MetaData, types: _Types) -> sa.Table:
     return sa.Table(
         "phones",
         meta,
         sa.Column("IMEI", sa.String, primary_key=True),
         sa.Column("ID", sa.Text),
-        sa.Column("UpdatedInDB", sa.String),
-        sa.Column("TimeOut", sa.String),
+        sa.Column("UpdatedInDB", types.time),
+        sa.Column("TimeOut", types.time),
         sa.Column("Signal", sa.Integer),
         sa.Column("Sent", sa.Integer),
         sa.Column("Received", sa.Integer),
@@ -151,25 +189,80 @@ def installed_version(conn: sa.Connection) -> int | None:
     """Return gammu's schema version in the database, or None if absent."""
     if not sa.inspect(conn).has_table("gammu"):
         return None
-    version = conn.execute(sa.text("SELECT MAX(Version) FROM gammu")).scalar()
+    # Mixed case: SQLAlchemy quotes it, as PostgreSQL needs.
+    query = sa.select(sa.func.max(sa.column("Version"))).select_from(sa.table("gammu"))
+    version = conn.execute(query).scalar()
     return int(version) if version is not None else None
 
 
 def create_schema(conn: sa.Connection) -> None:
     """Create gammu's tables, one statement at a time."""
-    for statement in _statements(schema_sql(conn.dialect.name)):
+    for statement in statements(schema_sql(conn.dialect.name)):
         conn.exec_driver_sql(statement)
 
 
-def _statements(script: str) -> list[str]:
-    """Split a DDL script on semicolons that end a statement (not in triggers)."""
-    lines = [line for line in script.splitlines() if not line.startswith("--")]
-    statements, current, depth = [], [], 0
-    for line in lines:
-        current.append(line)
-        upper = line.strip().upper()
-        depth += upper.startswith("BEGIN") - upper.startswith("END;")
-        if upper.endswith(";") and depth == 0:
-            statements.append("\n".join(current).strip().rstrip(";"))
+# One lexical unit of a DDL script. Quoted text is one unit, so a semicolon in
+# it never ends a statement; a dollar quote ($tag$ ... $tag$, PostgreSQL
+# function bodies) is found by its opening tag and skipped to the same tag.
+_TOKEN = re.compile(
+    r"""
+      (?P<comment>--[^\n]*|/\*.*?\*/)
+    | '(?:[^']|'')*'
+    | "(?:[^"]|"")*"
+    | `[^`]*`
+    | (?P<dollar>\$(?:[A-Za-z_]\w*)?\$)
+    | (?P<word>[A-Za-z_]\w*)
+    | (?P<end>;)
+    | .
+    """,
+    re.DOTALL | re.VERBOSE,
+)
+
+
+def statements(script: str) -> list[str]:
+    """Split a DDL script into statements, without their comments.
+
+    A semicolon ends a statement unless it is quoted, inside a dollar-quoted
+    function body, or inside the BEGIN ... END body of a SQLite trigger.
+    """
+    found: list[str] = []
+    current: list[str] = []
+    depth = 0
+    position = 0
+    while position < len(script):
+        match = _TOKEN.match(script, position)
+        assert match is not None  # the last alternative matches any character
+        text, position = match.group(), match.end()
+        if match.group("comment"):
+            continue
+        if match.group("dollar"):
+            text, position = _dollar_quoted(script, match)
+        elif match.group("word") and _in_trigger(current):
+            depth += _block_step(text)
+        elif match.group("end") and depth == 0:
+            found.append("".join(current).strip())
             current = []
-    return [statement for statement in statements if statement]
+            continue
+        current.append(text)
+    found.append("".join(current).strip())
+    return [statement for statement in found if statement]
+
+
+def _dollar_quoted(script: str, opening: re.Match[str]) -> tuple[str, int]:
+    """Return a whole dollar-quoted string and the position after it."""
+    tag = opening.group()
+    close = script.find(tag, opening.end())
+    if close < 0:
+        raise DatabaseError(f"unterminated {tag} quote in a schema script")
+    end = close + len(tag)
+    return script[opening.start() : end], end
+
+
+def _in_trigger(current: list[str]) -> bool:
+    words = "".join(current[:4]).upper().split()
+    return words[:2] == ["CREATE", "TRIGGER"]
+
+
+def _block_step(word: str) -> int:
+    upper = word.upper()
+    return 1 if upper in ("BEGIN", "CASE") else -1 if upper == "END" else 0

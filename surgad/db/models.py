@@ -68,6 +68,12 @@ class Complaint(SQLModel, table=True):
     resolved_at: dt.datetime | None = _utc(nullable=True)
     resolution_note: str | None = None
     inbox_id: int = Field(index=True)
+    nik: str | None = Field(default=None, max_length=16)
+    reporter_name: str | None = Field(default=None, max_length=100)
+    last_note: str | None = None
+    # Set while a reminder to the unit's heads is still due before the deadline.
+    remind_at: dt.datetime | None = _utc(nullable=True, index=True)
+    reopened_at: dt.datetime | None = _utc(nullable=True)
 
 
 class InboxOutcome(SQLModel, table=True):
@@ -97,3 +103,56 @@ class Event(SQLModel, table=True):
     actor: str = Field(max_length=64)
     action: str = Field(max_length=32)
     detail: str | None = None
+
+
+class Head(SQLModel, table=True):
+    """A phone number allowed to act for a unit by SMS."""
+
+    __tablename__ = "surgad_head"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_code: str = Field(max_length=16)
+    number: str = Field(max_length=32, index=True)
+    added_at: dt.datetime = _utc()
+    added_by: str = Field(max_length=64)
+
+
+class UnitSetting(SQLModel, table=True):
+    """A unit setting changed from the CLI; wins over the config files."""
+
+    __tablename__ = "surgad_unit_setting"
+
+    code: str = Field(primary_key=True, max_length=16)
+    deadline_hours: float | None = None
+    changed_at: dt.datetime = _utc()
+    changed_by: str = Field(max_length=64)
+
+
+class BlockedSender(SQLModel, table=True):
+    """A number whose SMS are stored but never answered nor forwarded."""
+
+    __tablename__ = "surgad_blocked_sender"
+
+    number: str = Field(primary_key=True, max_length=32)
+    blocked_at: dt.datetime = _utc()
+    blocked_by: str = Field(max_length=64)
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class AutoReply(SQLModel, table=True):
+    """One automatic reply sent to a number, for the hourly reply limit."""
+
+    __tablename__ = "surgad_autoreply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32)
+    at: dt.datetime = _utc()
+
+
+class Digest(SQLModel, table=True):
+    """The day a daily digest went to the mayor, so it goes once a day."""
+
+    __tablename__ = "surgad_digest"
+
+    day: str = Field(primary_key=True, max_length=10)
+    sent_at: dt.datetime = _utc()

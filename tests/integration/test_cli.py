@@ -66,8 +66,8 @@ def test_wrong_state_change_is_refused(make_line: Callable[..., Line]) -> None:
     again = line.cli("complaints", "ack", ticket, check=False)
     assert again.returncode == 6 and "acked" in again.stderr
 
-    shown = json.loads(line.cli("complaints", "show", ticket, "--json").stdout)
-    actions = [(event["action"], event["actor"]) for event in shown["history"]]
+    shown = json.loads(line.cli("complaints", "history", ticket, "--json").stdout)
+    actions = [(event["what"], event["who"]) for event in shown["timeline"]]
     assert ("acknowledged", getpass.getuser()) in actions
     listed = json.loads(
         line.cli("complaints", "list", "--status", "acked", "--json").stdout

@@ -1,0 +1,188 @@
+"""Administration commands: units, head numbers, blocked senders, the report."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+
+import click
+
+from surgad import cli_state, clock, directory, phone
+from surgad import report as report_module
+from surgad.cli_state import State, pass_state
+from surgad.db import complaints as db_complaints
+from surgad.db import directory as db_directory
+from surgad.db import engine as db_engine
+from surgad.db import gammu, history
+
+
+def _number(value: str, state: State) -> str:
+    try:
+        return phone.normalise(value, state.settings.region)
+    except phone.PhoneError as exc:
+        raise click.BadParameter(str(exc), param_hint="NUMBER") from None
+
+
+def _code(value: str, state: State) -> str:
+    code = value.upper()
+    if code not in state.settings.units:
+        known = " ".join(sorted(state.settings.units))
+        raise click.BadParameter(f"unknown unit {value!r} (known: {known})", param_hint="UNIT")
+    return code
+
+
+@click.group("units")
+def units() -> None:
+    """List units and change their deadlines."""
+
+
+@units.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def units_list(state: State, as_json: bool) -> None:
+    """List units with their deadlines and head numbers."""
+    with db_engine.reading(state.engine()) as conn:
+        roster = directory.load(conn, state.settings)
+    rows: list[dict[str, object]] = [
+        {"code": code, "name": unit.short, "deadline_hours": roster.deadline_hours(code),
+         "heads": " ".join(roster.heads_of(code))}
+        for code, unit in sorted(state.settings.units.items())
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    cli_state.table(rows, ["code", "name", "deadline_hours", "heads"], "no units")
+
+
+@units.command("set-deadline")
+@click.argument("unit")
+@click.argument("hours", type=click.FloatRange(0.01, 24 * 60))
+@pass_state
+def units_set_deadline(state: State, unit: str, hours: float) -> None:
+    """Set how many hours a unit has to follow up new complaints."""
+    code = _code(unit, state)
+    with db_engine.writing(state.engine()) as conn:
+        db_directory.set_deadline(conn, code, hours, cli_state.actor(), clock.utc_now())
+    click.echo(f"{code}: deadline {hours:g} hours for new complaints")
+
+
+@click.group("heads")
+def heads() -> None:
+    """List, add and remove the phone numbers that act for a unit."""
+
+
+@heads.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def heads_list(state: State, as_json: bool) -> None:
+    """List head numbers per unit."""
+    with db_engine.reading(state.engine()) as conn:
+        roster = directory.load(conn, state.settings)
+    rows: list[dict[str, object]] = [
+        {"unit": code, "number": number}
+        for code in sorted(state.settings.units) for number in roster.heads_of(code)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    cli_state.table(rows, ["unit", "number"], "no heads registered")
+
+
+@heads.command("add")
+@click.argument("unit")
+@click.argument("number")
+@pass_state
+def heads_add(state: State, unit: str, number: str) -> None:
+    """Let a number act for a unit by SMS and receive its complaints."""
+    code, e164 = _code(unit, state), _number(number, state)
+    with db_engine.writing(state.engine()) as conn:
+        added = db_directory.add_head(conn, code, e164, cli_state.actor(), clock.utc_now())
+    click.echo(f"{code}: {'added' if added else 'already has'} {e164}")
+
+
+@heads.command("remove")
+@click.argument("unit")
+@click.argument("number")
+@pass_state
+def heads_remove(state: State, unit: str, number: str) -> None:
+    """Stop a number acting for a unit."""
+    code, e164 = _code(unit, state), _number(number, state)
+    with db_engine.writing(state.engine()) as conn:
+        if not db_directory.remove_head(conn, code, e164):
+            raise click.BadParameter(f"{e164} is not a head of {code}", param_hint="NUMBER")
+    click.echo(f"{code}: removed {e164}")
+
+
+@click.group("senders")
+def senders() -> None:
+    """Block or unblock a sender (stored, never answered nor forwarded)."""
+
+
+@senders.command("block")
+@click.argument("number")
+@click.option("--reason", default=None, help="Why (recorded).")
+@pass_state
+def senders_block(state: State, number: str, reason: str | None) -> None:
+    """Block a number."""
+    e164 = _number(number, state)
+    with db_engine.writing(state.engine()) as conn:
+        done = db_directory.block(conn, e164, cli_state.actor(), reason, clock.utc_now())
+    click.echo(f"{e164} {'blocked' if done else 'was already blocked'}")
+
+
+@senders.command("unblock")
+@click.argument("number")
+@pass_state
+def senders_unblock(state: State, number: str) -> None:
+    """Unblock a number."""
+    e164 = _number(number, state)
+    with db_engine.writing(state.engine()) as conn:
+        done = db_directory.unblock(conn, e164)
+    click.echo(f"{e164} {'unblocked' if done else 'was not blocked'}")
+
+
+@senders.command("list")
+@pass_state
+def senders_list(state: State) -> None:
+    """List blocked numbers."""
+    with db_engine.reading(state.engine()) as conn:
+        rows = db_directory.blocked_numbers(conn)
+    for row in rows:
+        row["blocked_at"] = state.local(row["blocked_at"])  # type: ignore[arg-type]
+    cli_state.table(rows, ["number", "blocked_at", "blocked_by", "reason"], "no blocked senders")
+
+
+@click.command("report")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="First day (local time), YYYY-MM-DD.")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day (local time, inclusive), YYYY-MM-DD.")
+@click.option("--format", "form", type=click.Choice(["table", "csv", "json"]),
+              default="table", show_default=True)
+@pass_state
+def report(state: State, start: dt.datetime, end: dt.datetime, form: str) -> None:
+    """Per unit: received, in time, overdue, escalated, resolved, medians, SMS sent."""
+    if end < start:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    zone = state.settings.zone
+    low = clock.local_to_utc(start, zone)
+    high = clock.local_to_utc(end + dt.timedelta(days=1), zone)
+    engine = state.engine()
+    with db_engine.reading(engine) as conn:
+        found = db_complaints.received_between(conn, low, high)
+        parts = history.parts_sent_by_creator(conn, gammu.tables(engine.dialect.name))
+    rows = [dataclasses.asdict(row) for row in report_module.build(found, parts, clock.utc_now())]
+    columns = list(report_module.UnitFigures.__dataclass_fields__)
+    if form == "json":
+        click.echo(json.dumps(rows, indent=2))
+    elif form == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        cli_state.table(rows, columns, "no complaints in that period")

@@ -1,0 +1,58 @@
+"""What every CLI command shares: the loaded config, the engine, the actor."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import getpass
+import os
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+
+from surgad import clock, config
+from surgad.db import engine as db_engine
+
+
+@dataclasses.dataclass
+class State:
+    """The CLI's config files, loaded on first use."""
+
+    paths: list[Path]
+    log_level: str
+    _settings: config.Settings | None = None
+
+    @property
+    def settings(self) -> config.Settings:
+        if self._settings is None:
+            self._settings = config.load(self.paths)
+        return self._settings
+
+    def engine(self) -> sa.Engine:
+        return db_engine.create(self.settings.database_url)
+
+    def local(self, value: dt.datetime | None) -> str:
+        """Show a stored UTC time in the configured zone."""
+        if value is None:
+            return ""
+        return clock.utc_to_local(value, self.settings.zone).strftime("%Y-%m-%d %H:%M")
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def actor() -> str:
+    """Name the person at the keyboard, also behind sudo."""
+    return os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def table(rows: list[dict[str, object]], columns: list[str], empty: str) -> None:
+    """Print rows as a plain aligned table for people."""
+    if not rows:
+        click.echo(empty)
+        return
+    widths = {col: max(len(col), *(len(str(row[col])) for row in rows)) for col in columns}
+    click.echo("  ".join(col.upper().ljust(widths[col]) for col in columns).rstrip())
+    for row in rows:
+        click.echo("  ".join(str(row[col]).ljust(widths[col]) for col in columns).rstrip())

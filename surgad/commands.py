@@ -1,0 +1,137 @@
+"""Read the SMS commands of citizens, unit heads and the mayor.
+
+Pure. Commands are case-insensitive and forgiving the way people type on a
+basic phone: ``selesai #123``, ``Selesai 123.``, ``cek#123``, ``status aduan
+123``. A text that starts like a head command but lacks its ticket or note is
+``MALFORMED`` so the head can be shown the right format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+
+
+class Kind(enum.Enum):
+    """What an SMS asks surgad to do."""
+
+    STATUS = "status"
+    REOPEN = "reopen"
+    HELP = "help"
+    ACCEPT = "accept"
+    PROGRESS = "progress"
+    RESOLVE = "resolve"
+    REASSIGN = "reassign"
+    LIST = "list"
+    REPRIMAND = "reprimand"
+    MALFORMED = "malformed"
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One parsed command."""
+
+    kind: Kind
+    ticket: str | None = None
+    argument: str = ""
+    word: str = ""  # the command word as the sender typed it, for format help
+
+
+HEAD_FORMATS = {
+    "TERIMA": "TERIMA <tiket>",
+    "PROSES": "PROSES <tiket> <catatan>",
+    "SELESAI": "SELESAI <tiket> <catatan>",
+    "ALIH": "ALIH <tiket> <KODE UNIT>",
+    "DAFTAR": "DAFTAR",
+    "TEGUR": "TEGUR <tiket>",
+}
+_HEAD_KINDS = {
+    "TERIMA": Kind.ACCEPT,
+    "PROSES": Kind.PROGRESS,
+    "SELESAI": Kind.RESOLVE,
+    "ALIH": Kind.REASSIGN,
+    "TEGUR": Kind.REPRIMAND,
+}
+# SELESAI without a note is accepted ("Selesai 123."): the citizen gets a
+# standard resolution text instead.
+_NEEDS_ARGUMENT = {Kind.PROGRESS, Kind.REASSIGN}
+
+_TICKET = r"#?\s*(?P<ticket>\d{2,12})\b"
+_HEAD = re.compile(
+    rf"^\s*(?P<word>terima|proses|selesai|alih|tegur)\b[\s#:.,-]*"
+    rf"(?:{_TICKET})?[\s.,:;-]*(?P<rest>.*?)[\s.!]*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_LIST = re.compile(r"^\s*daftar[\s.!?]*$", re.IGNORECASE)
+_HELP = re.compile(r"^\s*(info|bantuan|format|help|menu)[\s.!?]*$", re.IGNORECASE)
+_STATUS_WORD = re.compile(
+    rf"^\s*(?:cek|status|stat|sts)\b[\s#:.,-]*(?:aduan|tiket|laporan|no\.?|nomor)?"
+    rf"[\s#:.,-]*(?:{_TICKET})?[\s.?!]*$",
+    re.IGNORECASE,
+)
+_STATUS_FREE = re.compile(
+    r"\b(gimana|gmn|bagaimana|bgmn|piye|pripun|sampai mana|sdh sampai|kapan)\b"
+    r".{0,40}\b(aduan|laporan|tiket|keluhan|pengaduan)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_STATUS_NUMBERED = re.compile(
+    r"\b(aduan|laporan|tiket|keluhan|pengaduan)\b.{0,25}?\b(no|nmr|nomer|nomor)\.?\s*#?"
+    r"\s*(?P<ticket>\d{2,12})\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_REOPEN_WORD = re.compile(
+    rf"^\s*belum\b[\s#:.,-]*(?:selesai|beres)?[\s#:.,-]*(?:{_TICKET})[\s.,:;-]*(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_NOT_FIXED = re.compile(
+    r"\b(belum|blm|durung|dereng|masih|msh|tetap|tetep|gak|ga|tidak|tdk|ora)\b"
+    r"\s*(di|d)?\s*(perbaiki|benerin|betulin|beres|selesai|diperbaiki|dibenahi|"
+    r"rusak|mati|bocor|mampet|bau|banjir|ditangani|ada perubahan|ono perubahan)",
+    re.IGNORECASE,
+)
+_ANY_TICKET = re.compile(
+    r"(?:tiket|no\.?|nmr|nomor|nomer|#)\s*#?\s*(\d{2,12})\b", re.IGNORECASE
+)
+
+
+def parse_head(text: str) -> Command | None:
+    """Parse a unit head's or the mayor's command; None if it is not one."""
+    if _LIST.match(text):
+        return Command(Kind.LIST, word="DAFTAR")
+    match = _HEAD.match(text)
+    if not match:
+        return None
+    word = match.group("word").upper()
+    kind = _HEAD_KINDS[word]
+    ticket = match.group("ticket")
+    rest = " ".join(match.group("rest").split())
+    if ticket is None or (kind in _NEEDS_ARGUMENT and not rest):
+        return Command(Kind.MALFORMED, ticket, word=word)
+    return Command(kind, ticket, rest, word)
+
+
+def parse_citizen(text: str) -> Command | None:
+    """Parse a citizen's command (status, reopen, help); None for anything else."""
+    if _HELP.match(text):
+        return Command(Kind.HELP)
+    if match := _STATUS_WORD.match(text):
+        return Command(Kind.STATUS, match.group("ticket"))
+    if match := _REOPEN_WORD.match(text):
+        return Command(Kind.REOPEN, match.group("ticket"), match.group("rest").strip())
+    if match := _STATUS_NUMBERED.search(text):
+        return Command(Kind.STATUS, match.group("ticket"))
+    if _STATUS_FREE.search(text):
+        return Command(Kind.STATUS, quoted_ticket(text))
+    return None
+
+
+def says_not_fixed(text: str) -> bool:
+    """Tell whether a citizen's reply says the problem is not fixed."""
+    return bool(_NOT_FIXED.search(text))
+
+
+def quoted_ticket(text: str) -> str | None:
+    """Return a ticket number quoted in free text (``tiket 1234``, ``#1234``)."""
+    match = _ANY_TICKET.search(text)
+    return match.group(1) if match else None

@@ -1,0 +1,314 @@
+"""Decide what each citizen, head or mayor SMS causes, inside one batch.
+
+The worker hands over the batch's rebuilt messages with their classification
+and an open write transaction. Commands, follow-ups and reopenings are applied
+one by one (they read the complaint they name); new complaints are collected
+and inserted together at the end, so the common case stays batched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections import Counter
+from typing import Any
+
+import sqlalchemy as sa
+
+from surgad import actions, classifier, commands, directory, intake, messages, tickets
+from surgad.config import Settings
+from surgad.db import complaints, models, outbox
+from surgad.db import directory as db_directory
+from surgad.errors import NotFoundError, StateError
+
+HOUR = dt.timedelta(hours=1)
+LIST_LIMIT = 40
+# Our own texts start like this; an auto-responder echoing them must not get
+# an answer, or two machines would text each other forever.
+_ECHO = re.compile(r"^\s*(SURGA\b|ESKALASI SURGA|TEGURAN WALI KOTA)", re.IGNORECASE)
+_SURGA_FORMAT = re.compile(r"^\s*(?P<nik>\d{16})\s*#\s*(?P<name>[^#]{1,100}?)\s*#\s*(?P<text>.+)$",
+                           re.DOTALL)
+
+
+@dataclasses.dataclass(frozen=True)
+class NewComplaint:
+    """A complaint to open for one message."""
+
+    message: intake.Message
+    text: str
+    unit: str
+    confidence: float
+    kelurahan: str | None
+    triage: bool
+    nik: str | None = None
+    name: str | None = None
+    acknowledge: bool = True
+
+
+class Batch:
+    """Collect what one batch writes: complaints, SMS, outcomes, events."""
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        settings: Settings,
+        roster: directory.Directory,
+        now: dt.datetime,
+        senders: set[str],
+    ) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.roster = roster
+        self.now = now
+        self.new: list[NewComplaint] = []
+        self.sms: list[outbox.Sms] = []
+        self.outcomes: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.replied: Counter[str] = Counter(
+            db_directory.reply_counts(conn, senders, now - HOUR)
+        )
+        self.opened: Counter[str] = Counter(complaints.opened_since(conn, senders, now - HOUR))
+        self.reply_log: list[str] = []
+
+    # -- replies under the hourly limit ---------------------------------------
+
+    def reply(self, number: str, text: str, kind: str, ticket: str | None = None) -> bool:
+        """Queue an automatic reply unless the number reached its hourly limit."""
+        if self.replied[number] >= self.settings.replies_per_hour:
+            return False
+        self.replied[number] += 1
+        self.reply_log.append(number)
+        self.sms.append(outbox.Sms(number, text, outbox.creator(kind, ticket)))
+        return True
+
+    def settle(self, message: intake.Message, outcome: str, keys: dict[int, str],
+               reason: str | None = None, complaint_id: int | None = None) -> None:
+        """Record the outcome of every inbox row of a message."""
+        for row in message.rows:
+            self.outcomes.append({
+                "inbox_id": row.id, "outcome": outcome, "complaint_id": complaint_id,
+                "reason": reason, "dedup_key": keys.get(row.id), "duplicate_of": None,
+                "handled_at": self.now,
+            })
+
+    def act(self, actor: str) -> actions.Act:
+        return actions.Act(self.conn, self.settings, self.roster, actor, self.now)
+
+    # -- the decision ----------------------------------------------------------
+
+    def handle(self, message: intake.Message, found: classifier.Classification,
+               keys: dict[int, str]) -> None:
+        """Decide and apply what one message causes."""
+        number, text = message.sender, message.text
+        if number in self.roster.blocked:
+            return self.settle(message, models.REJECTED, keys, "blocked sender")
+        if _ECHO.match(text):
+            return self.settle(message, models.NOT_COMPLAINT, keys, "echo of an automatic reply")
+        if self.roster.is_staff(number) and (command := commands.parse_head(text)):
+            return self._staff(message, command, keys)
+        if command := commands.parse_citizen(text):
+            return self._citizen_command(message, command, keys)
+        if self._follow_up(message, found, keys) or self._reopen_free(message, keys):
+            return None
+        if found.code is None:
+            return self._not_complaint(message, found, keys)
+        self._open(message, found, keys)
+        return None
+
+    def _open(self, message: intake.Message, found: classifier.Classification,
+              keys: dict[int, str]) -> None:
+        number = message.sender
+        if self.opened[number] >= self.settings.complaints_per_hour:
+            self.settle(message, models.REJECTED, keys, "over the hourly complaint limit")
+            return
+        self.opened[number] += 1
+        nik = name = None
+        text = message.text
+        if match := _SURGA_FORMAT.match(text):
+            nik, name, text = match.group("nik"), match.group("name"), match.group("text")
+        # The classifier's route() already sent low-confidence text to triage.
+        triage = found.code == self.settings.triage_unit or found.code not in self.settings.units
+        unit = self.settings.triage_unit if triage else str(found.code)
+        acknowledge = self.replied[number] < self.settings.replies_per_hour
+        if acknowledge:
+            self.replied[number] += 1
+            self.reply_log.append(number)
+        self.new.append(NewComplaint(message, text.strip(), unit, found.confidence,
+                                     found.kelurahan, triage, nik, name, acknowledge))
+
+    def _not_complaint(self, message: intake.Message, found: classifier.Classification,
+                       keys: dict[int, str]) -> None:
+        self.settle(message, models.NOT_COMPLAINT, keys, found.kind)
+        if found.kind == "referral":
+            self.reply(message.sender, messages.referral(), "referral")
+
+    # -- citizens --------------------------------------------------------------
+
+    def _citizen_command(self, message: intake.Message, command: commands.Command,
+                         keys: dict[int, str]) -> None:
+        self.settle(message, models.COMMAND, keys, command.kind.value)
+        number = message.sender
+        if command.kind is commands.Kind.HELP:
+            self.reply(number, messages.help_text(), "help")
+        elif command.kind is commands.Kind.STATUS:
+            self.reply(number, self._status_text(number, command.ticket), "status")
+        elif command.kind is commands.Kind.REOPEN:
+            self._reopen(message, command.ticket, command.argument)
+
+    def _status_text(self, number: str, ticket: str | None) -> str:
+        if ticket is None:
+            latest = complaints.latest_of(self.conn, number)
+            if latest is None:
+                return messages.no_complaints()
+            return self._describe(latest)
+        found = self._own(number, ticket)
+        return self._describe(found) if found else messages.status_unknown()
+
+    def _describe(self, complaint: models.Complaint) -> str:
+        assert complaint.id is not None
+        unit = self.settings.units.get(complaint.unit_code)
+        return messages.status(tickets.encode(complaint.id),
+                               unit.short if unit else complaint.unit_code,
+                               complaint.status, complaint.last_note)
+
+    def _own(self, number: str, ticket: str) -> models.Complaint | None:
+        """Return the complaint of a ticket only if this number filed it."""
+        complaint_id = tickets.decode(ticket)
+        found = complaints.get(self.conn, complaint_id) if complaint_id else None
+        return found if found is not None and found.citizen == number else None
+
+    def _reopen(self, message: intake.Message, ticket: str | None, reason: str) -> None:
+        complaint = self._own(message.sender, ticket) if ticket else None
+        if complaint is None:
+            self.reply(message.sender, messages.status_unknown(), "status")
+            return
+        try:
+            self.sms += actions.reopen(self.act(message.sender), complaint, reason)
+        except StateError:
+            self.reply(message.sender, self._describe(complaint), "status")
+
+    def _reopen_free(self, message: intake.Message, keys: dict[int, str]) -> bool:
+        """Reopen the latest resolved complaint when the citizen says it is not fixed."""
+        if not commands.says_not_fixed(message.text):
+            return False
+        latest = complaints.latest_of(self.conn, message.sender)
+        window = dt.timedelta(days=self.settings.reopen_window)
+        if (latest is None or latest.status != models.RESOLVED or latest.resolved_at is None
+                or self.now - latest.resolved_at > window):
+            return False
+        self.settle(message, models.FOLLOWUP, keys, "reopened", latest.id)
+        self.sms += actions.reopen(self.act(message.sender), latest, message.text)
+        return True
+
+    def _follow_up(self, message: intake.Message, found: classifier.Classification,
+                   keys: dict[int, str]) -> bool:
+        """Append a message that continues an open complaint of the same number."""
+        target = self._continues(message, found)
+        if target is None or target.id is None:
+            return False
+        ticket = tickets.encode(target.id)
+        complaints.append_text(self.conn, target.id, message.text)
+        self.events.append({"complaint_id": target.id, "at": self.now, "actor": "citizen",
+                            "action": "followup", "detail": message.text})
+        text = messages.followup(ticket, message.text, message.sender,
+                                 self.settings.mask_citizen_numbers)
+        self.sms += [outbox.Sms(head, text, outbox.creator("forward", ticket))
+                     for head in self.roster.heads_of(target.unit_code)]
+        self.settle(message, models.FOLLOWUP, keys, None, target.id)
+        return True
+
+    def _continues(self, message: intake.Message,
+                   found: classifier.Classification) -> models.Complaint | None:
+        if quoted := commands.quoted_ticket(message.text):
+            own = self._own(message.sender, quoted)
+            return own if own is not None and own.status != models.RESOLVED else None
+        since = self.now - dt.timedelta(hours=self.settings.followup_window)
+        latest = complaints.latest_of(self.conn, message.sender)
+        if (latest is None or latest.status == models.RESOLVED
+                or latest.created_at < since or found.code is None):
+            return None
+        return latest if found.code == latest.unit_code else None
+
+    # -- heads and the mayor ---------------------------------------------------
+
+    def _staff(self, message: intake.Message, command: commands.Command,
+               keys: dict[int, str]) -> None:
+        self.settle(message, models.COMMAND, keys, command.kind.value)
+        number = message.sender
+        if command.kind is commands.Kind.MALFORMED:
+            codes = " ".join(sorted(self.settings.units)) if command.word == "ALIH" else ""
+            self._tell(number, messages.head_format(
+                command.word, commands.HEAD_FORMATS[command.word], codes))
+        elif command.kind is commands.Kind.LIST:
+            self._list(number)
+        else:
+            self._ticket_command(number, command)
+
+    def _tell(self, number: str, text: str) -> None:
+        """Answer staff; their replies are not counted against the citizen limit."""
+        self.sms.append(outbox.Sms(number, text, outbox.creator("staff")))
+
+    def _ticket_command(self, number: str, command: commands.Command) -> None:
+        assert command.ticket is not None
+        complaint = self._for_staff(number, command)
+        if complaint is None:
+            self._tell(number, messages.head_refused(command.ticket))
+            return
+        try:
+            self.sms += self._apply(number, command, complaint)
+        except StateError as exc:
+            self._tell(number, messages.head_state(command.ticket, _problem(exc)))
+            return
+        self._tell(number, messages.head_done(command.word, command.ticket))
+
+    def _for_staff(self, number: str, command: commands.Command) -> models.Complaint | None:
+        """Return the ticket's complaint if this number may act on it."""
+        complaint_id = tickets.decode(command.ticket or "")
+        complaint = complaints.get(self.conn, complaint_id) if complaint_id else None
+        if complaint is None:
+            return None
+        if command.kind is commands.Kind.REPRIMAND:
+            return complaint if number in self.roster.mayors else None
+        allowed = complaint.unit_code in self.roster.units_of.get(number, ())
+        return complaint if allowed else None
+
+    def _apply(self, number: str, command: commands.Command,
+               complaint: models.Complaint) -> list[outbox.Sms]:
+        act = self.act(number)
+        kind = command.kind
+        if kind is commands.Kind.ACCEPT:
+            return actions.accept(act, complaint)
+        if kind is commands.Kind.PROGRESS:
+            return actions.progress(act, complaint, command.argument)
+        if kind is commands.Kind.RESOLVE:
+            return actions.resolve(act, complaint, command.argument)
+        if kind is commands.Kind.REASSIGN:
+            code, _, reason = command.argument.partition(" ")
+            if code.upper() not in self.settings.units:
+                raise StateError(f"unknown unit {code!r}; codes: "
+                                 + " ".join(sorted(self.settings.units)))
+            return actions.reassign(act, complaint, code.upper(), reason.strip())
+        return actions.reprimand(act, complaint)
+
+    def _list(self, number: str) -> None:
+        units = self.roster.units_of.get(number, ())
+        if number in self.roster.mayors and not units:
+            units = tuple(self.settings.units)
+        items: list[str] = []
+        total = 0
+        for unit in units:
+            open_items = complaints.open_for_unit(self.conn, unit, LIST_LIMIT)
+            total += complaints.count_open(self.conn, unit)
+            items += [tickets.encode(c.id or 0) + ("!" if c.deadline_at <= self.now else "")
+                      for c in open_items]
+        shown = sorted(items, key=lambda item: not item.endswith("!"))[:LIST_LIMIT]
+        names = "/".join(units) if len(units) <= 3 else "semua unit"
+        self._tell(number, messages.head_list(names, shown, total))
+
+    # -- writing ---------------------------------------------------------------
+
+
+def _problem(exc: StateError | NotFoundError) -> str:
+    text = str(exc)
+    return text.split(" ", 2)[2] if text.startswith("ticket ") else text

@@ -1,0 +1,137 @@
+"""Store who may act by SMS (unit heads), who is blocked, and unit settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+import sqlalchemy as sa
+
+from surgad.db import models
+
+head = models.Head.__table__  # type: ignore[attr-defined]
+blocked = models.BlockedSender.__table__  # type: ignore[attr-defined]
+setting = models.UnitSetting.__table__  # type: ignore[attr-defined]
+autoreply = models.AutoReply.__table__  # type: ignore[attr-defined]
+digest = models.Digest.__table__  # type: ignore[attr-defined]
+
+
+def heads(conn: sa.Connection) -> dict[str, list[str]]:
+    """Return head numbers per unit code."""
+    found: dict[str, list[str]] = {}
+    query = sa.select(head.c.unit_code, head.c.number).order_by(head.c.id)
+    for unit, number in conn.execute(query):
+        found.setdefault(unit, []).append(number)
+    return found
+
+
+def seed_heads(
+    conn: sa.Connection, configured: Mapping[str, Iterable[str]], now: dt.datetime
+) -> int:
+    """Copy the config's head numbers for units that have none in the database."""
+    present = heads(conn)
+    rows = [
+        {"unit_code": unit, "number": number, "added_at": now, "added_by": "config"}
+        for unit, numbers in configured.items()
+        if unit not in present
+        for number in numbers
+    ]
+    if rows:
+        conn.execute(sa.insert(head), rows)
+    return len(rows)
+
+
+def add_head(conn: sa.Connection, unit: str, number: str, actor: str, now: dt.datetime) -> bool:
+    """Register a head number for a unit; False if it was already there."""
+    exists = conn.execute(
+        sa.select(head.c.id).where(head.c.unit_code == unit, head.c.number == number)
+    ).first()
+    if exists:
+        return False
+    conn.execute(
+        sa.insert(head).values(unit_code=unit, number=number, added_at=now, added_by=actor)
+    )
+    return True
+
+
+def remove_head(conn: sa.Connection, unit: str, number: str) -> bool:
+    """Remove a head number from a unit; False if it was not there."""
+    result = conn.execute(
+        sa.delete(head).where(head.c.unit_code == unit, head.c.number == number)
+    )
+    return result.rowcount > 0
+
+
+def blocked_numbers(conn: sa.Connection) -> list[dict[str, object]]:
+    """Return the blocked senders with who blocked them and why."""
+    query = sa.select(blocked).order_by(blocked.c.blocked_at)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def block(
+    conn: sa.Connection, number: str, actor: str, reason: str | None, now: dt.datetime
+) -> bool:
+    """Block a sender; False if already blocked."""
+    if conn.execute(sa.select(blocked.c.number).where(blocked.c.number == number)).first():
+        return False
+    conn.execute(
+        sa.insert(blocked).values(
+            number=number, blocked_at=now, blocked_by=actor, reason=reason
+        )
+    )
+    return True
+
+
+def unblock(conn: sa.Connection, number: str) -> bool:
+    """Unblock a sender; False if it was not blocked."""
+    return conn.execute(sa.delete(blocked).where(blocked.c.number == number)).rowcount > 0
+
+
+def deadline_settings(conn: sa.Connection) -> dict[str, float]:
+    """Return deadline hours set from the CLI, per unit code."""
+    query = sa.select(setting.c.code, setting.c.deadline_hours).where(
+        setting.c.deadline_hours.is_not(None)
+    )
+    return {code: float(hours) for code, hours in conn.execute(query)}
+
+
+def set_deadline(
+    conn: sa.Connection, code: str, hours: float, actor: str, now: dt.datetime
+) -> None:
+    """Set a unit's deadline in hours, replacing any earlier setting."""
+    conn.execute(sa.delete(setting).where(setting.c.code == code))
+    conn.execute(
+        sa.insert(setting).values(
+            code=code, deadline_hours=hours, changed_at=now, changed_by=actor
+        )
+    )
+
+
+def reply_counts(
+    conn: sa.Connection, numbers: Iterable[str], since: dt.datetime
+) -> dict[str, int]:
+    """Count automatic replies sent to each number since a time."""
+    numbers = sorted(set(numbers))
+    if not numbers:
+        return {}
+    query = (
+        sa.select(autoreply.c.number, sa.func.count())
+        .where(autoreply.c.number.in_(numbers), autoreply.c.at >= since)
+        .group_by(autoreply.c.number)
+    )
+    return {number: int(count) for number, count in conn.execute(query)}
+
+
+def log_replies(conn: sa.Connection, numbers: Iterable[str], now: dt.datetime) -> None:
+    """Record automatic replies for the hourly limit."""
+    rows = [{"number": number, "at": now} for number in numbers]
+    if rows:
+        conn.execute(sa.insert(autoreply), rows)
+
+
+def claim_digest(conn: sa.Connection, day: str, now: dt.datetime) -> bool:
+    """Claim today's digest; False if it was already sent (by any host)."""
+    if conn.execute(sa.select(digest.c.day).where(digest.c.day == day)).first():
+        return False
+    conn.execute(sa.insert(digest).values(day=day, sent_at=now))
+    return True

@@ -1,0 +1,69 @@
+"""Know who is who on the line: unit heads, the mayor, blocked senders.
+
+Heads and blocked senders live in the database so staff can change them with
+the CLI; each worker reloads this directory every few seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+
+from surgad.config import Settings
+from surgad.db import directory as db_directory
+
+REFRESH_INTERVAL = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Directory:
+    """A snapshot of heads, deadlines and blocked senders."""
+
+    heads: Mapping[str, tuple[str, ...]]
+    units_of: Mapping[str, tuple[str, ...]]
+    mayors: frozenset[str]
+    blocked: frozenset[str]
+    deadlines: Mapping[str, float]
+    loaded_at: float
+
+    def is_staff(self, number: str) -> bool:
+        """Tell whether a number belongs to a unit head or the mayor."""
+        return number in self.units_of or number in self.mayors
+
+    def heads_of(self, unit: str) -> tuple[str, ...]:
+        """Return a unit's head numbers."""
+        return self.heads.get(unit, ())
+
+    def deadline_hours(self, unit: str) -> float:
+        """Return a unit's deadline in hours."""
+        return self.deadlines.get(unit, 24.0)
+
+    def stale(self) -> bool:
+        """Tell whether the snapshot should be reloaded."""
+        return time.monotonic() - self.loaded_at > REFRESH_INTERVAL
+
+
+def load(conn: sa.Connection, settings: Settings) -> Directory:
+    """Read the directory; the CLI's settings win over the config files."""
+    stored = db_directory.heads(conn)
+    heads = {
+        code: tuple(stored.get(code, unit.heads)) for code, unit in settings.units.items()
+    }
+    units_of: dict[str, list[str]] = {}
+    for code, numbers in heads.items():
+        for number in numbers:
+            units_of.setdefault(number, []).append(code)
+    deadlines = {code: unit.deadline_hours for code, unit in settings.units.items()}
+    deadlines.update(db_directory.deadline_settings(conn))
+    blocked = {row["number"] for row in db_directory.blocked_numbers(conn)}
+    return Directory(
+        heads=heads,
+        units_of={number: tuple(codes) for number, codes in units_of.items()},
+        mayors=frozenset(settings.mayor_numbers),
+        blocked=frozenset(str(number) for number in blocked),
+        deadlines=deadlines,
+        loaded_at=time.monotonic(),
+    )
