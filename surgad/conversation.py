@@ -20,7 +20,7 @@ from surgad import actions, classifier, commands, directory, intake, messages, t
 from surgad.config import Settings
 from surgad.db import complaints, models, outbox
 from surgad.db import directory as db_directory
-from surgad.errors import NotFoundError, StateError
+from surgad.errors import StateError
 
 HOUR = dt.timedelta(hours=1)
 LIST_LIMIT = 40
@@ -105,8 +105,13 @@ class Batch:
             return self.settle(message, models.REJECTED, keys, "blocked sender")
         if _ECHO.match(text):
             return self.settle(message, models.NOT_COMPLAINT, keys, "echo of an automatic reply")
-        if self.roster.is_staff(number) and (command := commands.parse_head(text)):
-            return self._staff(message, command, keys)
+        if command := commands.parse_head(text):
+            if self.roster.is_staff(number):
+                return self._staff(message, command, keys)
+            # A head's command from anyone else: refuse, revealing nothing.
+            self.settle(message, models.COMMAND, keys, "refused: not a head")
+            self.reply(number, messages.head_refused(command.ticket), "refused")
+            return None
         if command := commands.parse_citizen(text):
             return self._citizen_command(message, command, keys)
         if self._follow_up(message, found, keys) or self._reopen_free(message, keys):
@@ -207,6 +212,10 @@ class Batch:
         target = self._continues(message, found)
         if target is None or target.id is None:
             return False
+        if self.opened[message.sender] >= self.settings.complaints_per_hour:
+            self.settle(message, models.REJECTED, keys, "over the hourly complaint limit")
+            return True
+        self.opened[message.sender] += 1
         ticket = tickets.encode(target.id)
         complaints.append_text(self.conn, target.id, message.text)
         self.events.append({"complaint_id": target.id, "at": self.now, "actor": "citizen",
@@ -255,12 +264,19 @@ class Batch:
         if complaint is None:
             self._tell(number, messages.head_refused(command.ticket))
             return
+        if command.kind is commands.Kind.REASSIGN and not self._known_unit(command):
+            codes = " ".join(sorted(self.settings.units))
+            self._tell(number, messages.head_format("ALIH", commands.HEAD_FORMATS["ALIH"], codes))
+            return
         try:
             self.sms += self._apply(number, command, complaint)
-        except StateError as exc:
-            self._tell(number, messages.head_state(command.ticket, _problem(exc)))
+        except StateError:
+            self._tell(number, messages.head_state(command.ticket, complaint.status))
             return
         self._tell(number, messages.head_done(command.word, command.ticket))
+
+    def _known_unit(self, command: commands.Command) -> bool:
+        return command.argument.split(" ", 1)[0].upper() in self.settings.units
 
     def _for_staff(self, number: str, command: commands.Command) -> models.Complaint | None:
         """Return the ticket's complaint if this number may act on it."""
@@ -285,9 +301,6 @@ class Batch:
             return actions.resolve(act, complaint, command.argument)
         if kind is commands.Kind.REASSIGN:
             code, _, reason = command.argument.partition(" ")
-            if code.upper() not in self.settings.units:
-                raise StateError(f"unknown unit {code!r}; codes: "
-                                 + " ".join(sorted(self.settings.units)))
             return actions.reassign(act, complaint, code.upper(), reason.strip())
         return actions.reprimand(act, complaint)
 
@@ -305,10 +318,3 @@ class Batch:
         shown = sorted(items, key=lambda item: not item.endswith("!"))[:LIST_LIMIT]
         names = "/".join(units) if len(units) <= 3 else "semua unit"
         self._tell(number, messages.head_list(names, shown, total))
-
-    # -- writing ---------------------------------------------------------------
-
-
-def _problem(exc: StateError | NotFoundError) -> str:
-    text = str(exc)
-    return text.split(" ", 2)[2] if text.startswith("ticket ") else text

@@ -153,9 +153,9 @@ def head_format(word: str, example: str, codes: str = "") -> str:
     return f"SURGA: Format salah. Gunakan: {example}{extra}"
 
 
-def head_state(ticket: str, problem: str) -> str:
-    """Tell a head why a command changed nothing."""
-    return f"SURGA: Tiket {ticket} {problem}."
+def head_state(ticket: str, state: str) -> str:
+    """Tell a head a command changed nothing, and where the ticket stands."""
+    return f"SURGA: Tiket {ticket} tidak berubah; status sekarang: {_STATES.get(state, state)}."
 
 
 def head_list(unit_short: str, items: list[str], total: int) -> str:

@@ -158,6 +158,7 @@ class Supervisor:
     def _scan(self) -> None:
         try:
             escalated = watchdog.scan(self.engine, self.tables, self.settings)
+            watchdog.digest(self.engine, self.tables, self.settings)
         except Exception:
             self.log.exception("watchdog_failed")
             return

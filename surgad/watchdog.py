@@ -12,9 +12,10 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from surgad import clock, logs, messages, tickets
+from surgad import clock, directory, logs, messages, tickets
 from surgad.config import Settings
 from surgad.db import complaints, gammu, models, outbox
+from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
 
 SCAN_LIMIT = 500
@@ -26,7 +27,7 @@ def scan(
     settings: Settings,
     now: dt.datetime | None = None,
 ) -> int:
-    """Queue the escalations now due; return how many complaints escalated."""
+    """Queue the escalations and reminders now due; return the escalations."""
     now = now or clock.utc_now()
     total = 0
     while True:
@@ -34,7 +35,60 @@ def scan(
             escalated = _scan_once(conn, tables, settings, now)
         total += escalated
         if escalated < SCAN_LIMIT:
-            return total
+            break
+    while True:
+        with db_engine.writing(engine) as conn:
+            if _remind_once(conn, tables, settings, now) < SCAN_LIMIT:
+                return total
+
+
+def _remind_once(
+    conn: sa.Connection, tables: gammu.Tables, settings: Settings, now: dt.datetime
+) -> int:
+    """Remind the heads of complaints whose deadline is near."""
+    roster = directory.load(conn, settings)
+    sms: list[outbox.Sms] = []
+    due = complaints.due_reminders(conn, now, SCAN_LIMIT)
+    for complaint in due:
+        assert complaint.id is not None
+        if not complaints.mark_reminded(conn, complaint.id):
+            continue
+        ticket = tickets.encode(complaint.id)
+        left = clock.human_duration(max(0.0, (complaint.deadline_at - now).total_seconds()))
+        text = messages.reminder(ticket, left, complaint.text)
+        creator = outbox.creator("reminder", ticket)
+        sms += [outbox.Sms(head, text, creator) for head in roster.heads_of(complaint.unit_code)]
+    outbox.queue(conn, tables, sms)
+    return len(due)
+
+
+def digest(
+    engine: sa.Engine, tables: gammu.Tables, settings: Settings,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Send the mayor's daily digest once a day, after the configured local time."""
+    if settings.digest_time is None:
+        return False
+    now = now or clock.utc_now()
+    local = clock.utc_to_local(now, settings.zone)
+    if local.strftime("%H:%M") < settings.digest_time:
+        return False
+    since = now - dt.timedelta(days=1)
+    with db_engine.writing(engine) as conn:
+        if not db_directory.claim_digest(conn, local.strftime("%Y-%m-%d"), now):
+            return False
+        found = complaints.received_between(conn, since, now)
+        in_time = sum(1 for c in found if c.acked_at and c.acked_at <= c.deadline_at)
+        overdue: dict[str, int] = {}
+        for c in found:
+            if (c.acked_at or now) > c.deadline_at:
+                overdue[c.unit_code] = overdue.get(c.unit_code, 0) + 1
+        text = messages.digest(local.strftime("%d-%m-%Y"), len(found), in_time, overdue)
+        outbox.queue(conn, tables, [
+            outbox.Sms(number, text, outbox.creator("digest")) for number in settings.mayor_numbers
+        ])
+    logs.get().info("digest_sent", complaints=len(found))
+    return True
 
 
 def _scan_once(

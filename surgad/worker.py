@@ -11,7 +11,6 @@ doubles nothing.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ from surgad import (
     routing,
 )
 from surgad.config import Settings
-from surgad.db import complaints, gammu, inbox, models, outbox
+from surgad.db import complaints, gammu, inbox, models, notify, outbox
 from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
 
@@ -222,6 +221,7 @@ def drain(
     bottom again, which picks up held parts and rows committed out of order.
     """
     log = logs.get(partition=ctx.partition[0])
+    waiter = notify.Waiter(ctx.engine, should_stop, beat)
     progress = False
     while not should_stop():
         beat()
@@ -240,5 +240,5 @@ def drain(
             return
         ctx.cursor = 0
         if not progress:
-            time.sleep(ctx.settings.poll_interval)
+            waiter.wait(ctx.settings.poll_interval)
         progress = False

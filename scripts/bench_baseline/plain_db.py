@@ -42,7 +42,11 @@ class Db:
     def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; return the cursor."""
         cursor = self.conn.cursor()
-        cursor.execute(self.sql(text), tuple(params))
+        if params:
+            cursor.execute(self.sql(text), tuple(params))
+        else:
+            # Without parameters the server drivers leave a literal % alone.
+            cursor.execute(text)
         return cursor
 
     def executemany(self, text: str, rows: Sequence[Sequence[Any]]) -> None:

@@ -5,6 +5,10 @@ sleep and a reconnect. So the file runs in WAL mode (readers never block its
 writes), surgad's own connections wait for locks instead of failing, and every
 write transaction starts with ``BEGIN IMMEDIATE`` so it takes the lock up front
 and holds it for as short a time as possible.
+
+On PostgreSQL and MariaDB row locks keep surgad and gammu-smsd apart. There the
+engine's job is to survive the server: pooled connections are tested before
+use, connects time out, and MariaDB runs at READ COMMITTED like PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,12 +23,31 @@ from sqlalchemy import event
 from surgad.errors import DatabaseError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT = 10  # whole seconds: both drivers take an integer
+APPLICATION_NAME = "surgad"
+
+# Connection settings for the servers, each used unless the URL sets it. A dead
+# server must fail a connect quickly (the retry policy waits, not the socket),
+# and a connection whose server vanished without closing it must not hang a
+# worker forever (TCP keepalives on PostgreSQL).
+_SERVER_CONNECT_ARGS: dict[str, dict[str, Any]] = {
+    "postgresql": {
+        "connect_timeout": CONNECT_TIMEOUT,
+        "application_name": APPLICATION_NAME,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    },
+    "mysql": {"charset": "utf8mb4", "connect_timeout": CONNECT_TIMEOUT},
+}
 
 
 def create(url: str, **kwargs: Any) -> sa.Engine:
     """Create an engine for a surgad database URL."""
     try:
-        engine = sa.create_engine(url, **_options(url), **kwargs)
+        parsed = _normalized(sa.make_url(url))
+        engine = sa.create_engine(parsed, **(_options(parsed) | kwargs))
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise DatabaseError(f"cannot use database URL: {exc}") from exc
     if engine.dialect.name == "sqlite":
@@ -32,12 +55,32 @@ def create(url: str, **kwargs: Any) -> sa.Engine:
     return engine
 
 
-def _options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
+def _normalized(url: sa.URL) -> sa.URL:
+    """Read a ``mariadb+driver://`` URL as ``mysql+driver://``.
+
+    SQLAlchemy names the dialect "mariadb" for the former; surgad (and gammu's
+    schema files) know MariaDB by the MySQL dialect, which detects MariaDB.
+    """
+    backend, _, driver = url.drivername.partition("+")
+    if backend != "mariadb":
+        return url
+    return url.set(drivername="mysql+" + (driver or "pymysql"))
+
+
+def _options(url: sa.URL) -> dict[str, Any]:
+    backend = url.get_backend_name()
+    if backend == "sqlite":
         return {"poolclass": sa.pool.NullPool}
-    if url.startswith("mysql"):
-        return {"pool_pre_ping": True, "connect_args": {"charset": "utf8mb4"}}
-    return {"pool_pre_ping": True}
+    defaults = _SERVER_CONNECT_ARGS.get(backend, {})
+    connect_args = {key: value for key, value in defaults.items() if key not in url.query}
+    # A pooled connection may have died with its server: test it before use,
+    # so a restarted server costs one failed batch, not one per pooled socket.
+    options: dict[str, Any] = {"pool_pre_ping": True, "connect_args": connect_args}
+    if backend == "mysql":
+        # READ COMMITTED takes no gap locks: a claim of inbox rows never makes
+        # gammu-smsd's INSERT wait, as in PostgreSQL.
+        options["isolation_level"] = "READ COMMITTED"
+    return options
 
 
 def _prepare_sqlite(engine: sa.Engine) -> None:

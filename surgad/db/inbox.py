@@ -30,9 +30,7 @@ _COLUMNS = (
 
 def _select(tables: gammu.Tables) -> sa.Select[Any]:
     inbox = tables.inbox
-    return sa.select(*(inbox.c[name] for name in _COLUMNS)).where(
-        inbox.c.Processed == tables.processed_false
-    )
+    return sa.select(*(inbox.c[name] for name in _COLUMNS)).where(tables.unprocessed())
 
 
 def _row(values: Sequence[Any]) -> intake.InboxRow:
@@ -120,7 +118,7 @@ def mark_processed(
         chunk = ids[start : start + 500]
         result = conn.execute(
             sa.update(inbox)
-            .where(inbox.c.ID.in_(chunk), inbox.c.Processed == tables.processed_false)
+            .where(inbox.c.ID.in_(chunk), tables.unprocessed())
             .values(Processed=tables.processed_true)
         )
         marked += result.rowcount
@@ -139,18 +137,15 @@ def unaccounted(conn: sa.Connection, tables: gammu.Tables) -> int:
     query = (
         sa.select(sa.func.count())
         .select_from(inbox.outerjoin(_outcome, _outcome.c.inbox_id == inbox.c.ID))
-        .where(
-            inbox.c.Processed == tables.processed_true, _outcome.c.inbox_id.is_(None)
-        )
+        .where(tables.processed(), _outcome.c.inbox_id.is_(None))
     )
     return int(conn.execute(query).scalar_one())
 
 
 def pending(conn: sa.Connection, tables: gammu.Tables) -> int:
     """Count inbox rows not yet processed (held parts included)."""
-    inbox = tables.inbox
-    query = sa.select(sa.func.count()).where(
-        inbox.c.Processed == tables.processed_false
+    query = (
+        sa.select(sa.func.count()).select_from(tables.inbox).where(tables.unprocessed())
     )
     return int(conn.execute(query).scalar_one())
 
@@ -171,7 +166,7 @@ def recent_time_pairs(
     inbox = tables.inbox
     query = (
         sa.select(inbox.c.ReceivingDateTime, inbox.c.UpdatedInDB)
-        .where(inbox.c.Processed == tables.processed_false)
+        .where(tables.unprocessed())
         .order_by(inbox.c.ID.desc())
         .limit(limit)
     )

@@ -30,7 +30,9 @@ class Sms:
     priority: int = PRIORITY_NORMAL
 
 
-def _row(sms: Sms, part: codec.Part, multipart: bool) -> dict[str, Any]:
+def _row(
+    tables: gammu.Tables, sms: Sms, part: codec.Part, multipart: bool
+) -> dict[str, Any]:
     return {
         "DestinationNumber": sms.destination,
         "Text": None,
@@ -38,7 +40,7 @@ def _row(sms: Sms, part: codec.Part, multipart: bool) -> dict[str, Any]:
         "Coding": part.coding,
         "UDH": part.udh or None,
         "Class": -1,
-        "MultiPart": "true" if multipart else "false",
+        "MultiPart": tables.flag(multipart),
         "CreatorID": sms.creator,
         "Priority": sms.priority,
         "Retries": 0,
@@ -54,7 +56,7 @@ def queue(conn: sa.Connection, tables: gammu.Tables, messages: Sequence[Sms]) ->
         parts = codec.split(sms.text, 0)
         parts_written += len(parts)
         if len(parts) == 1:
-            singles.append(_row(sms, parts[0], multipart=False))
+            singles.append(_row(tables, sms, parts[0], multipart=False))
         else:
             _queue_long(conn, tables, sms, parts)
     if singles:
@@ -70,7 +72,7 @@ def _queue_long(
     Outbox ids grow by one per message, so two long messages in a row never
     share a concatenation reference, whichever worker wrote them.
     """
-    first = conn.execute(sa.insert(tables.outbox), [_row(sms, parts[0], True)])
+    first = conn.execute(sa.insert(tables.outbox), _row(tables, sms, parts[0], True))
     (row_id,) = first.inserted_primary_key or (None,)
     if row_id is None:
         raise RuntimeError("the database returned no outbox id")

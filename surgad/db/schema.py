@@ -27,6 +27,7 @@ def init(engine: sa.Engine) -> list[str]:
     """Create gammu's schema if absent, then migrate surgad's tables to head."""
     done = []
     with db_engine.writing(engine) as conn:
+        _check_charset(conn)
         version = gammu.installed_version(conn)
         if version is None:
             gammu.create_schema(conn)
@@ -43,6 +44,23 @@ def init(engine: sa.Engine) -> list[str]:
     if before != after:
         done.append(f"migrated surgad tables {before or 'none'} -> {after}")
     return done
+
+
+def _check_charset(conn: sa.Connection) -> None:
+    """Refuse a MariaDB/MySQL database whose tables would not keep emoji.
+
+    gammu's tables name utf8mb4 themselves; surgad's tables take the database
+    default, and a complaint's text must survive as the citizen wrote it.
+    """
+    if conn.dialect.name != "mysql":
+        return
+    charset = conn.exec_driver_sql("SELECT @@character_set_database").scalar()
+    if charset != "utf8mb4":
+        name = conn.exec_driver_sql("SELECT DATABASE()").scalar()
+        raise DatabaseError(
+            f"database {name} has character set {charset}; surgad needs utf8mb4: "
+            f"ALTER DATABASE {name} CHARACTER SET utf8mb4"
+        )
 
 
 def _current(conn: sa.Connection) -> str | None:

@@ -1,4 +1,10 @@
-"""A whole complaint line in a temporary directory: real gammu-smsd, real SQLite."""
+"""A whole complaint line in a temporary directory: real gammu-smsd, real database.
+
+Every test that takes ``make_line`` runs three times: on SQLite, PostgreSQL and
+MariaDB (see ``tests.integration.databases``), each time on a database of its
+own, with gammu-smsd storing into it through its native driver. A server that
+cannot be reached skips its runs, except in CI (``CI=true``), where it fails.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,171 @@
+"""Let an idle worker wait for new inbox rows instead of polling hard.
+
+On PostgreSQL a trigger on gammu's inbox (migration 0003) sends NOTIFY on
+``CHANNEL`` whenever gammu-smsd stores an SMS. A ``Waiter`` there keeps one
+connection of its own that LISTENs, and its ``wait`` returns as soon as a
+notification arrives; otherwise it waits for a slow safety poll, which still
+picks up held parts and anything a lost notification would have announced.
+SQLite and MariaDB have no notifications: there ``wait`` is a plain sleep.
+
+A ``Waiter`` never raises for a database problem: if its connection is lost it
+says so in the log, lets the caller poll at once (the caller's retry policy
+deals with a server that is down) and listens again later.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from surgad import logs
+
+CHANNEL = "surgad_inbox"
+# With a listening connection the poll is only a safety net: it runs this often
+# at the least, whatever the configured poll interval.
+SAFETY_POLL_INTERVAL = 5.0
+# How often a long wait checks whether to stop (and tells it is alive).
+STOP_CHECK_INTERVAL = 0.25
+# How long to wait before trying to listen again after a failure.
+RECONNECT_INTERVAL = 5.0
+
+
+def _never() -> bool:
+    return False
+
+
+def _nothing() -> None:
+    return None
+
+
+class _Listener:
+    """Own the LISTEN connection; kept apart so a finalizer can close it."""
+
+    def __init__(self) -> None:
+        self.connection: Any = None
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()  # psycopg2 closes a broken connection quietly
+
+
+class Waiter:
+    """Wait between polls of the inbox; wake early on PostgreSQL's NOTIFY."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        should_stop: Callable[[], bool] = _never,
+        beat: Callable[[], None] = _nothing,
+    ) -> None:
+        self._engine = engine
+        self._should_stop = should_stop
+        self._beat = beat
+        self._listens = engine.dialect.name == "postgresql"
+        self._listener = _Listener()
+        self._retry_at = 0.0
+        self._log = logs.get(channel=CHANNEL)
+        # Close the connection when the waiter is dropped, even without close().
+        weakref.finalize(self, self._listener.close)
+
+    def close(self) -> None:
+        """Stop listening and close the connection, if any."""
+        self._listener.close()
+
+    def __enter__(self) -> Waiter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait before the next poll; return True if new rows were announced.
+
+        Without notifications this sleeps ``timeout`` seconds. While listening
+        it waits up to the safety poll interval (or ``timeout`` if longer) and
+        returns early on a notification. Just after (re)connecting it returns
+        True at once: rows stored before LISTEN took effect were announced to
+        nobody. Every wait ends early when ``should_stop`` says so.
+        """
+        if not self._listens:
+            self._sleep(timeout)
+            return False
+        if self._listener.connection is None:
+            if self._listen():
+                return True
+            self._sleep(timeout)
+            return False
+        return self._wait_notified(max(timeout, SAFETY_POLL_INTERVAL))
+
+    def _sleep(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._should_stop():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, STOP_CHECK_INTERVAL))
+            self._beat()
+
+    def _listen(self) -> bool:
+        """Open the listening connection; False (and try later) if it fails."""
+        if time.monotonic() < self._retry_at:
+            return False
+        try:
+            pooled = self._engine.raw_connection()
+            # The connection leaves the pool for good: it stays in LISTEN.
+            pooled.detach()
+            connection = pooled.dbapi_connection
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f"LISTEN {CHANNEL}")
+        except (sa.exc.SQLAlchemyError, self._dbapi_error()) as exc:
+            self._retry_at = time.monotonic() + RECONNECT_INTERVAL
+            self._log.warning("inbox_listen_failed", error=_first_line(exc))
+            return False
+        self._listener.connection = connection
+        self._log.info("inbox_listening")
+        return True
+
+    def _wait_notified(self, timeout: float) -> bool:
+        connection = self._listener.connection
+        deadline = time.monotonic() + timeout
+        try:
+            while not self._should_stop():
+                if _take_notifications(connection):
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                readable, _, _ = select.select(
+                    [connection], [], [], min(left, STOP_CHECK_INTERVAL)
+                )
+                if readable:
+                    connection.poll()
+                self._beat()
+        except (OSError, ValueError, self._dbapi_error()) as exc:
+            # The server went away or ended this session: poll now, listen later.
+            self._log.warning("inbox_listen_lost", error=_first_line(exc))
+            self._listener.close()
+            return True
+        return False
+
+    def _dbapi_error(self) -> type[Exception]:
+        error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
+        return error
+
+
+def _take_notifications(connection: Any) -> bool:
+    """Consume the notifications already received; tell whether there were any."""
+    if not connection.notifies:
+        return False
+    connection.notifies.clear()
+    return True
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]
