@@ -59,7 +59,7 @@ _NEEDS_ARGUMENT = {Kind.PROGRESS, Kind.REASSIGN}
 
 _TICKET = r"#?\s*(?P<ticket>\d{2,12})\b"
 _HEAD = re.compile(
-    rf"^\s*(?P<word>terima|proses|selesai|alih|tegur)\b[\s#:.,-]*"
+    rf"^\s*(?P<word>terima(?!\s*(?:kasih|ksh|kasi)\b)|proses|selesai|alih|tegur)\b[\s#:.,-]*"
     rf"(?:{_TICKET})?[\s.,:;-]*(?P<rest>.*?)[\s.!]*$",
     re.IGNORECASE | re.DOTALL,
 )

@@ -105,9 +105,10 @@ class Batch:
             return self.settle(message, models.REJECTED, keys, "blocked sender")
         if _ECHO.match(text):
             return self.settle(message, models.NOT_COMPLAINT, keys, "echo of an automatic reply")
-        if command := commands.parse_head(text):
-            if self.roster.is_staff(number):
-                return self._staff(message, command, keys)
+        command = commands.parse_head(text)
+        if command and self.roster.is_staff(number):
+            return self._staff(message, command, keys)
+        if command and command.ticket and command.kind is not commands.Kind.MALFORMED:
             # A head's command from anyone else: refuse, revealing nothing.
             self.settle(message, models.COMMAND, keys, "refused: not a head")
             self.reply(number, messages.head_refused(command.ticket), "refused")

@@ -190,7 +190,8 @@ def installed_version(conn: sa.Connection) -> int | None:
     if not sa.inspect(conn).has_table("gammu"):
         return None
     # Mixed case: SQLAlchemy quotes it, as PostgreSQL needs.
-    query = sa.select(sa.func.max(sa.column("Version"))).select_from(sa.table("gammu"))
+    version_column: sa.ColumnClause[int] = sa.column("Version", sa.Integer)
+    query = sa.select(sa.func.max(version_column)).select_from(sa.table("gammu"))
     version = conn.execute(query).scalar()
     return int(version) if version is not None else None
 

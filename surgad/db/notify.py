@@ -119,7 +119,7 @@ class Waiter:
             pooled = self._engine.raw_connection()
             # The connection leaves the pool for good: it stays in LISTEN.
             pooled.detach()
-            connection = pooled.dbapi_connection
+            connection: Any = pooled.dbapi_connection
             connection.autocommit = True
             with connection.cursor() as cursor:
                 cursor.execute(f"LISTEN {CHANNEL}")

@@ -9,6 +9,8 @@ cannot be reached skips its runs, except in CI (``CI=true``), where it fails.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import functools
 import os
 import re
 import shutil
@@ -16,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ import pytest
 import sqlalchemy as sa
 
 from surgad import dummyphone
+from surgad.db import gammu, inbox
+from tests.integration import databases
 
 REPO = Path(__file__).resolve().parents[2]
 TZ = "Asia/Jakarta"
@@ -145,21 +149,72 @@ class Line:
             daemon.send_signal(sig)
         return daemon.wait(timeout=60)
 
+    @property
+    def tables(self) -> gammu.Tables:
+        """Return gammu's tables as surgad types them on this line's database."""
+        return gammu.tables(self.engine.dialect.name)
+
     def query(self, sql: str, **params: Any) -> list[Any]:
+        """Run SQL with ``:name`` parameters; gammu's columns may go unquoted.
+
+        SQLite and MariaDB ignore the case of identifiers; PostgreSQL folds an
+        unquoted ``DestinationNumber`` to lower case, so there gammu's
+        mixed-case column names are quoted before the query runs.
+        """
         with self.engine.connect() as conn:
-            return list(conn.execute(sa.text(sql), params))
+            statement = _portable(sql, self.engine.dialect.name)
+            return list(conn.execute(sa.text(statement), params))
 
     def scalar(self, sql: str, **params: Any) -> Any:
         return self.query(sql, **params)[0][0]
 
     def sent(self, creator_like: str = "surgad/%") -> list[Any]:
         """Return sentitems rows written by surgad, in id and part order."""
-        return self.query(
-            "SELECT ID, SequencePosition, DestinationNumber, TextDecoded, UDH, "
-            "Coding, CreatorID, Status FROM sentitems WHERE CreatorID LIKE :c "
-            "ORDER BY ID, SequencePosition",
-            c=creator_like,
+        sent = self.tables.sentitems
+        columns = (
+            "ID",
+            "SequencePosition",
+            "DestinationNumber",
+            "TextDecoded",
+            "UDH",
+            "Coding",
+            "CreatorID",
+            "Status",
         )
+        query = (
+            sa.select(*(sent.c[name] for name in columns))
+            .where(sent.c.CreatorID.like(creator_like))
+            .order_by(sent.c.ID, sent.c.SequencePosition)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def queued(self, creator_like: str = "%") -> list[Any]:
+        """Return outbox rows (not yet sent) whose CreatorID matches, by id."""
+        outbox = self.tables.outbox
+        query = (
+            sa.select(outbox.c.ID, outbox.c.DestinationNumber, outbox.c.Priority)
+            .where(outbox.c.CreatorID.like(creator_like))
+            .order_by(outbox.c.ID)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def unprocessed(self) -> int:
+        """Count inbox rows not yet marked processed, in any dialect."""
+        with self.engine.connect() as conn:
+            return inbox.pending(conn, self.tables)
+
+    def insert_inbox(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert inbox rows keyed by gammu's column names, in one transaction.
+
+        A ``ReceivingDateTime`` given as a naive datetime is stored the way
+        gammu-smsd stores it in this dialect (text in SQLite).
+        """
+        if self.engine.dialect.name == "sqlite":
+            rows = [_times_as_text(row) for row in rows]
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(self.tables.inbox), list(rows))
 
     def settled(self) -> int:
         return int(self.scalar("SELECT COUNT(*) FROM surgad_inbox_outcome"))
@@ -176,6 +231,36 @@ class Line:
             "gammu-smsd to send the outbox",
         )
 
+    def daemon_log_text(self) -> str:
+        """Return what the daemon logged so far."""
+        path = self.directory / "surgad.log"
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def _times_as_text(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
+        for key, value in row.items()
+    }
+
+
+@functools.cache
+def _gammu_identifiers() -> re.Pattern[str]:
+    """Match gammu's mixed-case column names as bare words, and quoted text."""
+    names = set(re.findall(r'"([A-Za-z]+)"', gammu.schema_sql("postgresql")))
+    names = {name for name in names if name != name.lower()}
+    words = "|".join(sorted(names, key=len, reverse=True))
+    return re.compile(rf"""('(?:[^']|'')*'|"[^"]*")|\b({words})\b""")
+
+
+def _portable(sql: str, dialect: str) -> str:
+    """Quote gammu's column names for PostgreSQL; leave quoted text alone."""
+    if dialect != "postgresql":
+        return sql
+    return _gammu_identifiers().sub(
+        lambda match: match.group(1) or f'"{match.group(2)}"', sql
+    )
+
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
@@ -187,17 +272,43 @@ def gammu_available() -> bool:
     return shutil.which(dummyphone.GAMMU_SMSD) is not None
 
 
+@pytest.fixture(params=databases.selected())
+def backend(request: pytest.FixtureRequest) -> str:
+    """Name the database the test runs on; parametrize it to narrow the choice."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
-def make_line(tmp_path: Path) -> Iterator[Callable[..., Line]]:
-    """Build lines on SQLite; stop every process they started afterwards."""
+def database(tmp_path: Path, backend: str) -> Iterator[databases.Database]:
+    """Create an empty database for the test on its backend; drop it afterwards."""
+    why = databases.unavailable(backend)
+    if why is not None:
+        _missing(why)
+    db = databases.create(backend, tmp_path)
+    yield db
+    db.drop()
+
+
+@pytest.fixture
+def make_line(
+    tmp_path: Path, backend: str, database: databases.Database
+) -> Iterator[Callable[..., Line]]:
+    """Build lines on the test's backend; stop every process they started after.
+
+    The first line uses the test's database; each further line gets one more.
+    """
     lines: list[Line] = []
+    extra: list[databases.Database] = []
 
     def _make(*, with_gammu: bool = True, **config: Any) -> Line:
         directory = tmp_path / f"line{len(lines)}"
         directory.mkdir()
-        db_path = directory / "smsd.db"
-        path = write_config(directory, f"sqlite:///{db_path}", **config)
-        line = Line(directory, path, sa.create_engine(f"sqlite:///{db_path}"))
+        db = database if not lines else databases.create(backend, directory)
+        if db is not database:
+            extra.append(db)
+        path = write_config(directory, db.url_text, **config)
+        line = Line(directory, path, sa.create_engine(db.url))
         lines.append(line)
         line.cli("db", "init")
         if with_gammu:
@@ -205,7 +316,7 @@ def make_line(tmp_path: Path) -> Iterator[Callable[..., Line]]:
                 _missing("gammu-smsd is not installed (run ./scripts/setup)")
             line.gammu = dummyphone.GammuSmsd.in_directory(
                 directory / "gammu",
-                dummyphone.DbTarget.sqlite(db_path),
+                db.gammu_target(),
                 tz=TZ,
                 extra={"MultipartTimeout": "2"},
             )
@@ -220,6 +331,8 @@ def make_line(tmp_path: Path) -> Iterator[Callable[..., Line]]:
         if line.gammu is not None:
             line.gammu.stop()
         line.engine.dispose()
+    for db in extra:
+        db.drop()
 
 
 def _missing(why: str) -> None:

@@ -32,21 +32,19 @@ def insert_like_gammu(line: Line, count: int) -> None:
     now = dt.datetime.now(ZoneInfo(TZ)).replace(tzinfo=None, microsecond=0)
     rows = [
         {
-            "received": (now - dt.timedelta(seconds=count - i)).isoformat(sep=" "),
-            "text": TEXTS[i % len(TEXTS)].encode("utf-16-be").hex().upper(),
-            "decoded": TEXTS[i % len(TEXTS)],
-            "sender": f"+62812{3000000 + i:07d}",
+            "ReceivingDateTime": now - dt.timedelta(seconds=count - i),
+            "Text": TEXTS[i % len(TEXTS)].encode("utf-16-be").hex().upper(),
+            "SenderNumber": f"+62812{3000000 + i:07d}",
+            "Coding": "Default_No_Compression",
+            "UDH": "",
+            "SMSCNumber": "+6281100000",
+            "Class": -1,
+            "TextDecoded": TEXTS[i % len(TEXTS)],
+            "RecipientID": "dummy",
         }
         for i in range(count)
     ]
-    with line.engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO inbox (ReceivingDateTime, Text, SenderNumber, Coding, UDH, "
-            "SMSCNumber, Class, TextDecoded, RecipientID) VALUES "
-            "(:received, :text, :sender, 'Default_No_Compression', '', "
-            "'+6281100000', -1, :decoded, 'dummy')",
-            rows,
-        )
+    line.insert_inbox(rows)
 
 
 @pytest.mark.slow
@@ -70,7 +68,7 @@ def test_kill_9_mid_batch_then_restart_handles_each_sms_once(
     line.cli("run", "--once")
 
     assert line.settled() == 1000
-    assert line.scalar("SELECT COUNT(*) FROM inbox WHERE Processed = 'false'") == 0
+    assert line.unprocessed() == 0
     assert (
         line.scalar(
             "SELECT COUNT(*) FROM inbox i LEFT JOIN surgad_inbox_outcome o "
@@ -85,7 +83,8 @@ def test_kill_9_mid_batch_then_restart_handles_each_sms_once(
     )
     assert acks == complaints
     per_citizen = line.query(
-        "SELECT citizen, COUNT(*) AS n FROM surgad_complaint GROUP BY citizen HAVING n > 1"
+        "SELECT citizen, COUNT(*) FROM surgad_complaint GROUP BY citizen "
+        "HAVING COUNT(*) > 1"
     )
     assert per_citizen == []
 

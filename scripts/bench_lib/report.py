@@ -1,0 +1,173 @@
+"""Describe the machine and print the results as markdown tables."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sqlite3
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench_baseline import plain_db
+
+# Targets for a 2-core machine: (metric, database) -> (comparison, bound).
+TARGETS: dict[tuple[str, str], tuple[str, float]] = {
+    ("rate", "sqlite"): (">=", 10_000),
+    ("rate", "postgresql"): (">=", 7_000),
+    ("p99", "sqlite"): ("<=", 150),
+    ("p99", "postgresql"): ("<=", 20),
+    ("drain100k", "sqlite"): ("<=", 15),
+    ("drain100k", "postgresql"): ("<=", 20),
+    ("cpu", "*"): ("<=", 0.1),
+    ("cpu100", "*"): ("<=", 0.1),
+    ("idle", "*"): ("<=", 0.3),
+    ("locks", "sqlite"): ("<=", 0),
+    ("scan", "sqlite"): ("<=", 25),
+    ("scan", "postgresql"): ("<=", 10),
+}
+
+
+def machine(server_urls: dict[str, str]) -> dict[str, Any]:
+    """Return what the figures depend on: CPU, memory, kernel, versions."""
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "ram_gib": round(_mem_total_kib() / 2**20, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "gammu_smsd": _first_line(["gammu-smsd", "--version"]),
+    }
+    queries = {"postgresql": "SHOW server_version", "mysql": "SELECT VERSION()"}
+    for kind, url in server_urls.items():
+        try:
+            db = plain_db.connect(f"{url}/{'postgres' if kind == 'postgresql' else 'mysql'}")
+            info[kind] = str(db.execute(queries[kind]).fetchone()[0])
+            db.close()
+        except Exception as exc:  # a missing server is a fact to report
+            info[kind] = f"unreachable ({type(exc).__name__})"
+    return info
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _mem_total_kib() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _first_line(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
+    except OSError:
+        return "not installed"
+    return out.strip().splitlines()[0] if out.strip() else "unknown"
+
+
+def machine_lines(info: dict[str, Any]) -> list[str]:
+    return [
+        f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, "
+        f"Linux {info['kernel']}, Python {info['python']}",
+        f"Databases: SQLite {info['sqlite']}, PostgreSQL {info.get('postgresql', '-')}, "
+        f"MariaDB {info.get('mysql', '-')}; {info['gammu_smsd']}",
+    ]
+
+
+# --- one table per database -------------------------------------------------
+
+
+Row = tuple[str, str, Callable[[dict[str, Any]], float | None], str]
+COLUMNS = ("baseline", "naive", "surgad", "raw")
+
+
+def _get(*path: str) -> Callable[[dict[str, Any]], float | None]:
+    def read(system: dict[str, Any]) -> float | None:
+        node: Any = system
+        for key in path:
+            if not isinstance(node, dict) or node.get(key) is None:
+                return None
+            node = node[key]
+        return float(node)
+
+    return read
+
+
+def _share(system: dict[str, Any]) -> float | None:
+    value = _get("idle", "cpu_share")(system)
+    return None if value is None else value * 100
+
+
+def _mib(system: dict[str, Any]) -> float | None:
+    value = _get("drain", "peak_rss")(system)
+    return None if value is None else value / 2**20
+
+
+ROWS: list[Row] = [
+    ("rate", "sustained complaints/s (backlog drain)", _get("drain", "rate"), "{:,.0f}"),
+    ("p50", "latency p50 at 100 SMS/s (ms)", _get("latency", "p50_ms"), "{:,.0f}"),
+    ("p99", "latency p99 at 100 SMS/s (ms)", _get("latency", "p99_ms"), "{:,.0f}"),
+    ("drain100k", "time to drain 100,000 SMS (s)", _get("drain", "drain_100k"), "{:,.1f}"),
+    ("cpu", "CPU s per 1,000 SMS (drain)", _get("drain", "cpu_per_1000"), "{:.3f}"),
+    ("cpu100", "CPU s per 1,000 SMS (at 100 SMS/s)", _get("latency", "cpu_per_1000"),
+     "{:.3f}"),
+    ("rss", "resident memory, whole pool (MiB)", _mib, "{:,.0f}"),
+    ("idle", "idle CPU (% of one core)", _share, "{:.2f}"),
+    ("scan", "escalation scan, 1 M complaints (ms)", _get("scan_ms"), "{:,.1f}"),
+    ("locks", "gammu 'database is locked' at 1 SMS/s", _get("locks", "steady"), "{:.0f}"),
+    ("locks_backlog", "gammu 'database is locked' during a drain",
+     _get("locks", "backlog"), "{:.0f}"),
+]  # fmt: skip
+
+
+def table(kind: str, systems: dict[str, dict[str, Any]]) -> list[str]:
+    """Return the markdown table of one database's results."""
+    lines = [
+        "| metric | baseline (RunOnReceive) | naive poller | surgad | raw limit "
+        "| surgad / baseline | target | met |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for key, label, read, fmt in ROWS:
+        values = {name: read(systems.get(name, {})) for name in COLUMNS}
+        if all(value is None for value in values.values()):
+            continue
+        cells = [_cell(values[name], fmt, systems.get(name, {}), key) for name in COLUMNS]
+        ratio = _ratio(values["surgad"], values["baseline"])
+        bound = TARGETS.get((key, kind)) or TARGETS.get((key, "*"))
+        target = f"{bound[0].replace('>=', '≥').replace('<=', '≤')} {bound[1]:g}" if bound else ""
+        lines.append(
+            f"| {label} | {' | '.join(cells)} | {ratio} | {target} | "
+            f"{_met(values['surgad'], bound)} |"
+        )
+    return lines
+
+
+def _cell(value: float | None, fmt: str, system: dict[str, Any], key: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = fmt.format(value)
+    marks = system.get("marks", {})
+    return f"{text} {marks[key]}" if key in marks else text
+
+
+def _ratio(surgad: float | None, baseline: float | None) -> str:
+    if surgad is None or baseline is None or baseline == 0:
+        return "–"
+    ratio = surgad / baseline
+    return f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:.3g}×"
+
+
+def _met(value: float | None, bound: tuple[str, float] | None) -> str:
+    if bound is None or value is None or math.isnan(value):
+        return ""
+    ok = value >= bound[1] if bound[0] == ">=" else value <= bound[1]
+    return "met" if ok else "**missed**"

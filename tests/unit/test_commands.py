@@ -1,0 +1,96 @@
+"""SMS commands as people really type them on basic phones."""
+
+from __future__ import annotations
+
+import pytest
+
+from surgad import commands
+from surgad.commands import Kind
+
+
+@pytest.mark.parametrize(
+    ("text", "ticket"),
+    [
+        ("CEK 123", "123"),
+        ("cek#123", "123"),
+        ("STATUS 123", "123"),
+        ("status aduan 123", "123"),
+        ("gmn aduan sy no 123?", "123"),
+        ("pak aduan kulo nomer 312 wingi kok dereng wonten tindak lanjut nggih", "312"),
+        ("cek", None),
+    ],
+)
+def test_status_queries_in_many_forms(text: str, ticket: str | None) -> None:
+    """Status queries are recognised with or without a ticket number."""
+    assert commands.parse_citizen(text) == commands.Command(Kind.STATUS, ticket)
+
+
+@pytest.mark.parametrize("text", ["INFO", "bantuan", "Format", "info."])
+def test_help_words(text: str) -> None:
+    """INFO, BANTUAN and FORMAT ask how the line works."""
+    assert commands.parse_citizen(text) == commands.Command(Kind.HELP)
+
+
+def test_reopen_carries_reason() -> None:
+    """BELUM <ticket> reopens, with whatever follows as the reason."""
+    assert commands.parse_citizen("belum 4821 masih bocor") == commands.Command(
+        Kind.REOPEN, "4821", "masih bocor"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "ticket", "argument"),
+    [
+        ("TERIMA 123", Kind.ACCEPT, "123", ""),
+        ("terima #123", Kind.ACCEPT, "123", ""),
+        ("selesai #123 sudah ditambal", Kind.RESOLVE, "123", "sudah ditambal"),
+        ("Selesai 123.", Kind.RESOLVE, "123", ""),
+        ("PROSES 123 tim survei besok", Kind.PROGRESS, "123", "tim survei besok"),
+        ("alih 123 pdam galian pipa", Kind.REASSIGN, "123", "pdam galian pipa"),
+        ("Tegur 45", Kind.REPRIMAND, "45", ""),
+    ],
+)
+def test_head_commands_tolerate_variations(
+    text: str, kind: Kind, ticket: str, argument: str
+) -> None:
+    """Case, '#', and trailing dots do not matter."""
+    command = commands.parse_head(text)
+    assert command is not None
+    assert (command.kind, command.ticket, command.argument) == (kind, ticket, argument)
+
+
+@pytest.mark.parametrize("text", ["TERIMA", "PROSES 123", "ALIH 123", "selesai"])
+def test_incomplete_head_command_is_malformed(text: str) -> None:
+    """A command word without its ticket or note asks for the right format."""
+    command = commands.parse_head(text)
+    assert command is not None and command.kind is Kind.MALFORMED
+    assert command.word in commands.HEAD_FORMATS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Terima kasih atas respon cepat petugas",
+        "trima kasih pak",
+        "jalan rusak di jl semeru",
+        "prosesnya lama sekali di kelurahan",
+    ],
+)
+def test_ordinary_text_is_not_a_head_command(text: str) -> None:
+    """Thanks and complaints that merely start with a command-like word pass through."""
+    command = commands.parse_head(text)
+    assert command is None or command.ticket is None
+
+
+def test_not_fixed_replies() -> None:
+    """Replies saying it is still broken are recognised; thanks are not."""
+    assert commands.says_not_fixed("masih rusak pak")
+    assert commands.says_not_fixed("blm diperbaiki sama sekali")
+    assert not commands.says_not_fixed("terima kasih sudah diperbaiki")
+
+
+def test_quoted_ticket_in_free_text() -> None:
+    """'tiket 4821' or '#4821' in a message refers to a ticket."""
+    assert commands.quoted_ticket("tambahan utk tiket 4821: fotonya ada") == "4821"
+    assert commands.quoted_ticket("jalan no 5 rusak") is None
+    assert commands.quoted_ticket("lampu mati") is None
