@@ -118,7 +118,10 @@ def choose_texts(csv_path: Path) -> list[list[str]]:
             if found.code is None or len(codec.split(text, 0)) != 1:
                 continue
             unit = found.code
-            if found.confidence < settings.triage_threshold or unit not in settings.units:
+            if (
+                found.confidence < settings.triage_threshold
+                or unit not in settings.units
+            ):
                 unit = settings.triage_unit
             gsm = dummyphone.is_gsm_text(text)
             coding = "Default_No_Compression" if gsm else "Unicode_No_Compression"
@@ -231,7 +234,9 @@ class Run:
         say(f"{self.kind}: {name}: idle CPU over {idle_seconds:g} s")
         self.system[name]["idle"] = systems.idle(process.pid, idle_seconds)
         count = int(self.args.latency_rate * self.sizes.latency_seconds)
-        say(f"{self.kind}: {name}: latency, {count} SMS at {self.args.latency_rate:g}/s")
+        say(
+            f"{self.kind}: {name}: latency, {count} SMS at {self.args.latency_rate:g}/s"
+        )
         self.system[name]["latency"] = systems.latency(
             self.target,
             process.pid,
@@ -318,7 +323,9 @@ class Run:
             if drained["count"] == BACKLOG_SIZE and drained.get("drain_seconds"):
                 drained["drain_100k"] = drained["drain_seconds"]
                 continue
-            startup = (drained.get("drain_seconds") or 0) - drained["count"] / drained["rate"]
+            startup = (drained.get("drain_seconds") or 0) - drained["count"] / drained[
+                "rate"
+            ]
             drained["drain_100k"] = max(0.0, startup) + BACKLOG_SIZE / drained["rate"]
             system.setdefault("marks", {}).update(
                 {key: "†" for key in ("rate", "drain100k", "cpu")}

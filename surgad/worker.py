@@ -29,6 +29,10 @@ from surgad.config import Settings
 from surgad.db import complaints, gammu, inbox, models, notify, outbox
 from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
+from surgad.errors import WorkerLostError
+
+
+MAX_QUARANTINED_IN_A_ROW = 3
 
 
 class Conflict(Exception):
@@ -46,6 +50,7 @@ class Context:
     partition: tuple[int, int] = (0, 1)
     cursor: int = 0
     roster: directory.Directory | None = None
+    quarantined_in_a_row: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,7 +176,10 @@ def step(ctx: Context) -> BatchResult:
     """Process one batch, surviving conflicts and rows that break the code."""
     log = logs.get(partition=ctx.partition[0])
     try:
-        return retry.call(process_batch, ctx)
+        result = retry.call(process_batch, ctx)
+        if result.settled:
+            ctx.quarantined_in_a_row = 0
+        return result
     except (Conflict, sa.exc.IntegrityError) as exc:
         log.info("batch_conflict", cursor=ctx.cursor, error=type(exc).__name__)
         return BatchResult(0, 0, 0, 0, conflict=True)
@@ -202,6 +210,11 @@ def _single(ctx: Context) -> BatchResult:
     except retry.TRANSIENT:
         raise
     except Exception as exc:
+        ctx.quarantined_in_a_row += 1
+        if ctx.quarantined_in_a_row > MAX_QUARANTINED_IN_A_ROW:
+            # Every row failing is a bug or a broken environment, not bad SMS:
+            # stop loudly instead of rejecting the whole inbox.
+            raise WorkerLostError("rows keep failing; stopping this worker") from exc
         log.error("row_quarantined", inbox_id=rows[0].id, error=type(exc).__name__)
         quarantine(ctx, rows[0].id, exc)
         ctx.cursor = rows[0].id

@@ -81,8 +81,7 @@ def settle_batch(db: plain_db.Db, limit: int) -> int:
     )
     insert_rows(
         db,
-        "surgad_inbox_outcome (inbox_id, outcome, complaint_id, dedup_key, "
-        "handled_at)",
+        "surgad_inbox_outcome (inbox_id, outcome, complaint_id, dedup_key, handled_at)",
         [
             (inbox_id, "complaint", cid, f"r{inbox_id:039d}", now)
             for inbox_id, cid in zip(ids, complaint_ids, strict=True)

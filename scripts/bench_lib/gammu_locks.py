@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench_lib import procs, systems, targets
-
 from surgad import dummyphone
 
 TZ = "Asia/Jakarta"

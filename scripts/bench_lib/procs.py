@@ -108,7 +108,9 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
         return process.wait()
 
 
-def run_once(argv: Sequence[str], env: dict[str, str]) -> tuple[int, resource.struct_rusage]:
+def run_once(
+    argv: Sequence[str], env: dict[str, str]
+) -> tuple[int, resource.struct_rusage]:
     """Run a short program to the end; return its exit status and rusage."""
     pid = os.posix_spawn(argv[0], list(argv), env)
     _, status, usage = os.wait4(pid, 0)

@@ -16,9 +16,9 @@ import statistics
 import time
 from typing import Any
 
-from bench_baseline import plain_db
-from bench_lib import targets
+import plain_db
 
+from bench_lib import targets
 from surgad import config, watchdog
 from surgad.db import engine as db_engine
 from surgad.db import gammu
@@ -37,7 +37,9 @@ def measure(target: targets.Target, runs: int, due: int) -> dict[str, Any]:
     engine = db_engine.create(settings.database_url)
     tables = gammu.tables(engine.dialect.name)
     found = watchdog.scan(engine, tables, settings)  # warm-up
-    surgad_ms = [_timed(lambda: watchdog.scan(engine, tables, settings)) for _ in range(runs)]
+    surgad_ms = [
+        _timed(lambda: watchdog.scan(engine, tables, settings)) for _ in range(runs)
+    ]
     naive_ms = _naive(target, runs)
     result = {
         "surgad_ms": statistics.median(surgad_ms),

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench_baseline import plain_db
+import plain_db
+
 from bench_lib import procs, targets
 
 SCRIPTS = Path(__file__).resolve().parents[1]

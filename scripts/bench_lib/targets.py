@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench_baseline import inject, plain_db
+import inject
+import plain_db
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_CONFIG = REPO / "config" / "surgad.toml"
@@ -200,8 +201,7 @@ _OUTCOME_COLUMNS = "inbox_id, outcome, complaint_id, dedup_key, handled_at"
 # open complaint past its deadline was escalated already; a newer one still
 # waits in the escalation index. SQLite keeps times as ISO text.
 _SQLITE_SEQ = (
-    "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq "
-    "WHERE i < :n) "
+    "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :n) "
 )
 _SQLITE_TIMES = (
     "SELECT i, datetime(:t0, '+' || (i * :step) || ' seconds') AS created, "
@@ -216,8 +216,7 @@ _PRELOAD: dict[str, list[str]] = {
         "t.hex, '+62856' || printf('%08d', i), t.coding, '', '+6281100000', -1, "
         "t.body, 'dummy', 'true' "
         f"FROM ({_SQLITE_TIMES}) JOIN bench_text t ON t.k = i % :k",
-        _SQLITE_SEQ
-        + f"INSERT INTO surgad_complaint ({_COMPLAINT_COLUMNS}) SELECT i, "
+        _SQLITE_SEQ + f"INSERT INTO surgad_complaint ({_COMPLAINT_COLUMNS}) SELECT i, "
         "'+62856' || printf('%08d', i), t.body, t.unit, 0.6, 0, "
         f"CASE WHEN i % {OPEN_EVERY} = 0 THEN 'open' ELSE 'resolved' END, "
         "created, created, deadline, "
@@ -424,7 +423,9 @@ def drop_inbox_indexes(target: Target) -> list[str]:
             "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
             "AND TABLE_NAME = 'inbox' AND INDEX_NAME <> 'PRIMARY' GROUP BY INDEX_NAME"
         ).fetchall()
-        found = [(name, f"CREATE INDEX {name} ON inbox ({cols})") for name, cols in columns]
+        found = [
+            (name, f"CREATE INDEX {name} ON inbox ({cols})") for name, cols in columns
+        ]
         drops = [f"DROP INDEX {name} ON inbox" for name, _ in found]
     for statement in drops:
         db.execute(statement)
