@@ -29,9 +29,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench_lib import gammu_locks, procs, report, scan, systems, targets
+from bench_lib import gammu_locks, procs, profile, report, scan, systems, targets
 
-from surgad import classifier, codec, config, dummyphone
+from surgad import classifier, codec, config, dummyphone, logs
 
 REPO = targets.REPO
 SYSTEMS = ("raw", "surgad", "naive", "baseline")
@@ -57,7 +57,7 @@ class Sizes:
 
 
 FULL = Sizes(1_000_000, 100_000, 20_000, 500, 200, 30, 60, 20, 60, 20_000, 20, 1000)
-QUICK = Sizes(10_000, 10_000, 2_000, 100, 50, 10, 10, 10, 20, 2_000, 10, 100)
+QUICK = Sizes(10_000, 10_000, 2_000, 50, 30, 10, 10, 10, 20, 2_000, 10, 100)
 
 
 def arguments() -> argparse.Namespace:
@@ -76,7 +76,15 @@ def arguments() -> argparse.Namespace:
         )
     parser.add_argument("--latency-rate", type=float, default=100.0)
     parser.add_argument("--naive-poll-interval", type=float, default=0.1)
+    parser.add_argument(
+        "--surgad-workers", type=int, help="surgad run --workers (default: config)"
+    )
     parser.add_argument("--no-gammu", action="store_true", help="skip gammu-smsd")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead: profile worker.process_batch on SQLite (--backlog SMS)",
+    )
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306")
     parser.add_argument("--out", type=Path, default=REPO / "var" / "bench")
@@ -255,6 +263,8 @@ class Run:
 
     def _surgad(self) -> None:
         argv = systems.surgad_argv(self.target)
+        if self.args.surgad_workers:
+            argv += ["--workers", str(self.args.surgad_workers)]
         process = self._drain("surgad", argv, self.sizes.backlog)
         try:
             self._idle_and_latency("surgad", process, self.sizes.idle_seconds)
@@ -337,10 +347,18 @@ class Run:
 def main() -> int:
     args = arguments()
     sizes = sizes_from(args)
+    # The in-process escalation scans log each escalation; keep stdout for the table.
+    logs.setup("error")
     workdir = args.out / "work"
     workdir.mkdir(parents=True, exist_ok=True)
     texts = choose_texts(args.csv)
     (workdir / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+    if args.profile:
+        found = profile.run(workdir, sizes.preload, sizes.backlog, texts)
+        text = "\n".join(profile.lines(found))
+        (args.out / "profile.md").write_text(text + "\n", encoding="utf-8")
+        print(text)
+        return 0
     started = time.monotonic()
     results: dict[str, Any] = {
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from surgad import codec, dummyphone, tickets
+from surgad import codec, dummyphone, phone, tickets
 
 REPO = Path(__file__).resolve().parents[1]
 TZ = "Asia/Jakarta"
@@ -71,6 +71,7 @@ def main() -> int:
     summary = _summary(
         config, engine, rows, resolved, status, time.monotonic() - started
     )
+    _show_exchange(engine, exchange)
     return 0 if summary["unaccounted"] == 0 and status == 0 else 1
 
 
@@ -323,8 +324,6 @@ def _accuracy(
     right = 0
     misses: Counter[str] = Counter()
     for index, row in enumerate(rows):
-        from surgad import phone
-
         text = re.sub(r"^\s*\d{16}\s*#[^#]*#\s*", "", row["text"]).strip()
         got = routed.get((phone.normalise(_citizen(index)), text), "NONE")
         if got == row["department"]:

@@ -63,8 +63,10 @@ def _change(
         "complaint_id": _id(complaint), "at": act.now, "actor": act.actor,
         "action": action, "detail": detail,
     }])
-    logs.get().info(f"complaint_{action}", ticket=tickets.encode(_id(complaint)),
-                    actor=act.actor)
+    logs.get().info(
+        "complaint_changed", action=action, ticket=tickets.encode(_id(complaint)),
+        actor=act.actor,
+    )
 
 
 def _to_citizen(complaint: models.Complaint, text: str, kind: str) -> outbox.Sms:

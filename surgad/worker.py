@@ -31,7 +31,6 @@ from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
 from surgad.errors import WorkerLostError
 
-
 MAX_QUARANTINED_IN_A_ROW = 3
 
 

@@ -86,21 +86,21 @@ def connect(url: str | None = None, autocommit: bool = False) -> Db:
 
 
 def _sqlite(path: str, autocommit: bool) -> Db:
-    # urlsplit keeps one leading slash of sqlite:////abs/path; a relative path
-    # (sqlite:///rel.db) comes back as /rel.db.
+    # As in SQLAlchemy: sqlite:////abs/path is absolute, sqlite:///rel.db is
+    # relative; urlsplit returns them as //abs/path and /rel.db.
     conn = sqlite3.connect(
-        path[1:] if path.startswith("//") else path,
+        path[1:],
         timeout=SQLITE_BUSY_TIMEOUT,
         isolation_level=None,
     )
     if not autocommit:
         # Explicit BEGIN in begin_write(); plain statements open a deferred one.
-        conn.isolation_level = ""
+        conn.isolation_level = "DEFERRED"
     return Db("sqlite", conn)
 
 
 def _postgresql(parts: urllib.parse.SplitResult, autocommit: bool) -> Db:
-    import psycopg2
+    import psycopg2  # type: ignore[import-untyped]
 
     conn = psycopg2.connect(
         host=parts.hostname,
@@ -114,7 +114,7 @@ def _postgresql(parts: urllib.parse.SplitResult, autocommit: bool) -> Db:
 
 
 def _mysql(parts: urllib.parse.SplitResult, autocommit: bool) -> Db:
-    import pymysql
+    import pymysql  # type: ignore[import-untyped]
 
     conn = pymysql.connect(
         host=parts.hostname,

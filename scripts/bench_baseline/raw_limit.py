@@ -25,6 +25,7 @@ import plain_db
 
 POLL_INTERVAL = 0.1
 HEAD = "+6281200000001"
+DEADLINE = dt.timedelta(hours=24)
 stopping = False
 
 
@@ -68,8 +69,9 @@ def settle_batch(db: plain_db.Db, limit: int) -> int:
         f'UPDATE inbox SET "Processed" = %s WHERE "ID" IN ({marks(len(ids))})',
         (done, *ids),
     )
-    now = db.time(dt.datetime.now(dt.UTC).replace(tzinfo=None))
-    complaint_ids = insert_complaints(db, rows, now)
+    utc_now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now, deadline = db.time(utc_now), db.time(utc_now + DEADLINE)
+    complaint_ids = insert_complaints(db, rows, now, deadline)
     insert_rows(
         db,
         'outbox ("DestinationNumber", "TextDecoded", "CreatorID")',
@@ -91,10 +93,24 @@ def settle_batch(db: plain_db.Db, limit: int) -> int:
     return len(rows)
 
 
-def insert_complaints(db: plain_db.Db, rows: Sequence[Any], now: Any) -> list[int]:
+def insert_complaints(
+    db: plain_db.Db, rows: Sequence[Any], now: Any, deadline: Any
+) -> list[int]:
     """Insert one open complaint per row; return the new ids in row order."""
     values = [
-        (sender, text, "PUPR", 1.0, False, "open", now, now, now, now, inbox_id)
+        (
+            sender,
+            text,
+            "PUPR",
+            1.0,
+            False,
+            "open",
+            now,
+            now,
+            deadline,
+            deadline,
+            inbox_id,
+        )
         for inbox_id, sender, text in rows
     ]
     cursor = db.execute(

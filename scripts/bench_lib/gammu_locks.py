@@ -42,13 +42,16 @@ def run(
     )
     try:
         smsd.start()
-        result = {"steady": _window(target, smsd, seconds, texts, senders, 0)}
+        result: dict[str, Any] = {
+            "steady": _window(target, smsd, seconds, texts, senders, 0)
+        }
         if backlog:
             result["backlog"] = _window(target, smsd, None, texts, senders, backlog)
     finally:
         smsd.stop()
         procs.stop(daemon)
-    result["log"] = str(smsd.log_path)
+    surgad_log = (target.workdir / "surgad-gammu.log").read_text(errors="replace")
+    result["surgad_retries"] = surgad_log.count('"database_retry"')
     return result
 
 
@@ -86,15 +89,21 @@ def _window(
     expected = fed + backlog
     stored = _wait_complaints(db, base, expected, timeout=60)
     db.close()
-    log = smsd.log_text()[offset:]
+    log = smsd.log_text()[offset:].splitlines()
     return {
         "seconds": time.monotonic() - started,
         "sms_fed": fed,
         "backlog": backlog,
         "complaints": stored,
-        "locked_lines": log.count(LOCKED),
-        "error_lines": sum("error" in line.lower() for line in log.splitlines()),
+        "locked_lines": sum(LOCKED in line for line in log),
+        "error_lines": sum(_is_error(line) for line in log),
     }
+
+
+def _is_error(line: str) -> bool:
+    """Tell an error line from gammu's noise (libdbi's -6 on an empty outbox)."""
+    lower = line.lower()
+    return "error" in lower and "no error" not in lower and "dbi error -6" not in lower
 
 
 def _sender(senders: systems.Senders) -> str:

@@ -124,7 +124,7 @@ ROWS: list[Row] = [
      "{:.3f}"),
     ("rss", "resident memory, whole pool (MiB)", _mib, "{:,.0f}"),
     ("idle", "idle CPU (% of one core)", _share, "{:.2f}"),
-    ("scan", "escalation scan, 1 M complaints (ms)", _get("scan_ms"), "{:,.1f}"),
+    ("scan", "escalation scan, 5 % of history open (ms)", _get("scan_ms"), "{:,.1f}"),
     ("locks", "gammu 'database is locked' at 1 SMS/s", _get("locks", "steady"), "{:.0f}"),
     ("locks_backlog", "gammu 'database is locked' during a drain",
      _get("locks", "backlog"), "{:.0f}"),
@@ -233,8 +233,13 @@ def _facts(result: dict[str, Any]) -> list[str]:
                 f"gammu-smsd {window}: {found['sms_fed']} SMS through the dummy phone"
                 + (f" + {found['backlog']:,} backlog" if found["backlog"] else "")
                 + f" in {found['seconds']:.0f} s, {found['complaints']:,} complaints, "
-                f"{found['locked_lines']} 'database is locked' lines"
+                f"{found['locked_lines']} 'database is locked' lines, "
+                f"{found['error_lines']} other gammu error lines"
             )
+    if "surgad_retries" in gammu:
+        facts.append(
+            f"surgad database retries beside gammu-smsd: {gammu['surgad_retries']}"
+        )
     return ["", *(f"- {fact}" for fact in facts)] if facts else []
 
 

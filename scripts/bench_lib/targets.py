@@ -62,6 +62,7 @@ class Target:
 
 def make(kind: str, workdir: Path, server_urls: dict[str, str]) -> Target:
     """Return the target of ``kind``; server URLs name host, port and user."""
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     if kind == "sqlite":
         path = workdir / "smsd.db"

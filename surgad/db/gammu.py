@@ -228,6 +228,7 @@ def statements(script: str) -> list[str]:
     """
     found: list[str] = []
     current: list[str] = []
+    opening: list[str] = []  # the statement's first two words
     depth = 0
     position = 0
     while position < len(script):
@@ -238,11 +239,12 @@ def statements(script: str) -> list[str]:
             continue
         if match.group("dollar"):
             text, position = _dollar_quoted(script, match)
-        elif match.group("word") and _in_trigger(current):
-            depth += _block_step(text)
+        elif match.group("word"):
+            opening = opening if len(opening) == 2 else [*opening, text.upper()]
+            depth += _block_step(text) if opening == ["CREATE", "TRIGGER"] else 0
         elif match.group("end") and depth == 0:
             found.append("".join(current).strip())
-            current = []
+            current, opening = [], []
             continue
         current.append(text)
     found.append("".join(current).strip())
@@ -259,11 +261,7 @@ def _dollar_quoted(script: str, opening: re.Match[str]) -> tuple[str, int]:
     return script[opening.start() : end], end
 
 
-def _in_trigger(current: list[str]) -> bool:
-    words = "".join(current[:4]).upper().split()
-    return words[:2] == ["CREATE", "TRIGGER"]
-
-
 def _block_step(word: str) -> int:
+    """Tell how a word changes the BEGIN ... END nesting of a trigger body."""
     upper = word.upper()
     return 1 if upper in ("BEGIN", "CASE") else -1 if upper == "END" else 0

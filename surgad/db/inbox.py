@@ -59,18 +59,66 @@ def fetch_batch(
 
     With several workers, worker k of n takes single SMS whose id is k modulo
     n; worker 0 also takes every part of a concatenated SMS, so the parts of one
-    message meet in one process.
+    message meet in one process. With ``lock`` the rows are claimed: locked
+    until the transaction ends, skipping rows another transaction claimed.
     """
+    if lock and conn.dialect.name == "mysql":
+        return _claim_by_id(conn, tables, after_id, limit, partition)
+    query = _batch(tables, _select(tables), after_id, limit, partition)
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return [_row(values) for values in conn.execute(query)]
+
+
+def _batch(
+    tables: gammu.Tables,
+    query: sa.Select[Any],
+    after_id: int,
+    limit: int,
+    partition: tuple[int, int],
+) -> sa.Select[Any]:
     inbox = tables.inbox
-    query = _select(tables).where(inbox.c.ID > after_id)
+    query = query.where(inbox.c.ID > after_id)
     index, count = partition
     if count > 1:
         single = sa.and_(inbox.c.ID % count == index, inbox.c.UDH == "")
         query = query.where(sa.or_(single, inbox.c.UDH != "") if index == 0 else single)
-    query = query.order_by(inbox.c.ID).limit(limit)
-    if lock:
-        query = query.with_for_update(skip_locked=True)
-    return [_row(values) for values in conn.execute(query)]
+    return query.order_by(inbox.c.ID).limit(limit)
+
+
+def _claim_by_id(
+    conn: sa.Connection,
+    tables: gammu.Tables,
+    after_id: int,
+    limit: int,
+    partition: tuple[int, int],
+) -> list[intake.InboxRow]:
+    """Find rows without locking, then lock exactly those by primary key.
+
+    InnoDB locks every index record a locking read examines, also the rows
+    its WHERE then rejects (READ COMMITTED releases those a moment later).
+    One worker's scan past the other workers' rows would make their SKIP
+    LOCKED skip rows nobody claimed. A lookup by id examines only its rows.
+    Candidates all claimed elsewhere are passed over for the next ones.
+    """
+    inbox = tables.inbox
+    find = sa.select(inbox.c.ID).where(tables.unprocessed())
+    while True:
+        ids = list(
+            conn.execute(_batch(tables, find, after_id, limit, partition)).scalars()
+        )
+        if not ids:
+            return []
+        claim = (
+            _select(tables)
+            .where(inbox.c.ID.in_(ids))
+            .order_by(inbox.c.ID)
+            .with_for_update(skip_locked=True)
+        )
+        claimed = [_row(values) for values in conn.execute(claim)]
+        if claimed:
+            return claimed
+        after_id = ids[-1]
 
 
 def fetch_parts(

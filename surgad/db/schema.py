@@ -15,7 +15,8 @@ from surgad.db import gammu
 from surgad.errors import DatabaseError
 
 
-def _alembic_config(conn: sa.Connection) -> Config:
+def alembic_config(conn: sa.Connection) -> Config:
+    """Return the alembic config that migrates surgad's tables over ``conn``."""
     config = Config()
     location = importlib.resources.files("surgad.db") / "migrations"
     config.set_main_option("script_location", str(location))
@@ -38,7 +39,7 @@ def init(engine: sa.Engine) -> list[str]:
             )
     with engine.connect() as conn:
         before = _current(conn)
-        command.upgrade(_alembic_config(conn), "head")
+        command.upgrade(alembic_config(conn), "head")
         conn.commit()
         after = _current(conn)
     if before != after:
@@ -80,6 +81,6 @@ def check(engine: sa.Engine) -> None:
                 f"gammu schema version is {version}, expected "
                 f"{gammu.SCHEMA_VERSION}: run 'surgad db init'"
             )
-        head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
+        head = ScriptDirectory.from_config(alembic_config(conn)).get_current_head()
         if _current(conn) != head:
             raise DatabaseError("surgad tables are not current: run 'surgad db init'")

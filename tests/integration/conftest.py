@@ -205,16 +205,23 @@ class Line:
         with self.engine.connect() as conn:
             return inbox.pending(conn, self.tables)
 
-    def insert_inbox(self, rows: Sequence[dict[str, Any]]) -> None:
+    def insert_inbox(
+        self, rows: Sequence[dict[str, Any]], conn: sa.Connection | None = None
+    ) -> None:
         """Insert inbox rows keyed by gammu's column names, in one transaction.
 
         A ``ReceivingDateTime`` given as a naive datetime is stored the way
-        gammu-smsd stores it in this dialect (text in SQLite).
+        gammu-smsd stores it in this dialect (text in SQLite). With ``conn``
+        the rows go through that connection and are committed there.
         """
         if self.engine.dialect.name == "sqlite":
             rows = [_times_as_text(row) for row in rows]
-        with self.engine.begin() as conn:
+        if conn is not None:
             conn.execute(sa.insert(self.tables.inbox), list(rows))
+            conn.commit()
+            return
+        with self.engine.begin() as own:
+            own.execute(sa.insert(self.tables.inbox), list(rows))
 
     def settled(self) -> int:
         return int(self.scalar("SELECT COUNT(*) FROM surgad_inbox_outcome"))
@@ -308,7 +315,8 @@ def make_line(
         if db is not database:
             extra.append(db)
         path = write_config(directory, db.url_text, **config)
-        line = Line(directory, path, sa.create_engine(db.url))
+        # Tested before use: some tests end the server's sessions under it.
+        line = Line(directory, path, sa.create_engine(db.url, pool_pre_ping=True))
         lines.append(line)
         line.cli("db", "init")
         if with_gammu:

@@ -17,7 +17,7 @@ import functools
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,21 +96,23 @@ class Database:
             database=self.name,
         )
 
-    def end_other_sessions(self) -> int:
-        """End every session on this database but the caller's; return how many.
+    def end_other_sessions(self, sparing: Sequence[int] = ()) -> int:
+        """End every session on this database but those named; return how many.
 
         What an administrator's restart or a failover does to surgad: its
-        pooled connections and its LISTEN connection die mid-use.
+        pooled connections and its LISTEN connection die mid-use. ``sparing``
+        names server session ids (PostgreSQL backend pids, MariaDB connection
+        ids) to leave alone.
         """
         if self.backend == "sqlite":
             return 0
         with _admin(self.backend) as conn:
-            if self.backend == "postgresql":
-                return len(conn.execute(_PG_TERMINATE, {"name": self.name}).all())
-            ids = [row[0] for row in conn.execute(_MY_SESSIONS, {"name": self.name})]
-            for session_id in ids:
-                conn.exec_driver_sql(f"KILL CONNECTION {int(session_id)}")
-            return len(ids)
+            listing = _PG_SESSIONS if self.backend == "postgresql" else _MY_SESSIONS
+            ids = [row[0] for row in conn.execute(listing, {"name": self.name})]
+            ended = [session for session in ids if session not in sparing]
+            for session in ended:
+                conn.execute(_END_SESSION[self.backend], {"id": int(session)})
+            return len(ended)
 
     def allow_connections(self, allowed: bool) -> None:
         """Refuse (or accept again) new sessions on this PostgreSQL database."""
@@ -144,14 +146,17 @@ def create(backend: str, directory: Path) -> Database:
     return Database(backend, url, name)
 
 
-_PG_TERMINATE = sa.text(
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-    "WHERE datname = :name AND pid <> pg_backend_pid()"
+_PG_SESSIONS = sa.text(
+    "SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
 )
 _MY_SESSIONS = sa.text(
     "SELECT id FROM information_schema.processlist "
     "WHERE db = :name AND id <> CONNECTION_ID()"
 )
+_END_SESSION = {
+    "postgresql": sa.text("SELECT pg_terminate_backend(:id)"),
+    "mysql": sa.text("KILL CONNECTION :id"),
+}
 
 
 def _admin_engine(url: sa.URL) -> sa.Engine:
@@ -180,8 +185,8 @@ def _drop(backend: str, name: str) -> None:
         if backend == "postgresql":
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             return
-        for (session_id,) in conn.execute(_MY_SESSIONS, {"name": name}).all():
-            conn.exec_driver_sql(f"KILL CONNECTION {int(session_id)}")
+        for (session,) in conn.execute(_MY_SESSIONS, {"name": name}).all():
+            conn.execute(_END_SESSION[backend], {"id": int(session)})
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
 
 

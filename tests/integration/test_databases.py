@@ -1,0 +1,423 @@
+"""surgad on SQLite, PostgreSQL and MariaDB alike: schema, claims, wake-ups, outages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from surgad import clock, codec, dummyphone
+from surgad.db import engine as db_engine
+from surgad.db import gammu, inbox, notify, outbox, schema
+from tests.integration import databases
+from tests.integration.conftest import Line, wait_for
+from tests.integration.test_crash import TEXTS, insert_like_gammu
+
+GAMMU_EXAMPLES = Path("/usr/share/doc/gammu-smsd/examples")
+EXAMPLE_FILE = {"sqlite": "sqlite.sql", "postgresql": "pgsql.sql", "mysql": "mysql.sql"}
+GAMMU_TABLES = ("gammu", "inbox", "outbox", "outbox_multipart", "phones", "sentitems")
+SERVERS = pytest.mark.parametrize("backend", databases.SERVER_BACKENDS)
+POSTGRESQL = pytest.mark.parametrize("backend", ["postgresql"])
+
+
+@pytest.fixture
+def engine(database: databases.Database) -> Iterator[sa.Engine]:
+    """Return a surgad engine on the test's database, initialised like db init."""
+    engine = db_engine.create(database.url_text)
+    schema.init(engine)
+    yield engine
+    engine.dispose()
+
+
+def inbox_rows(count: int, start: int = 0) -> list[dict[str, Any]]:
+    """Build inbox rows as gammu-smsd would store single SMS from distinct senders."""
+    now = dt.datetime.now().replace(microsecond=0)
+    return [
+        {
+            "ReceivingDateTime": now,
+            "Text": TEXTS[i % len(TEXTS)].encode("utf-16-be").hex().upper(),
+            "SenderNumber": f"+62813{4000000 + start + i:07d}",
+            "Coding": "Default_No_Compression",
+            "UDH": "",
+            "TextDecoded": TEXTS[i % len(TEXTS)],
+            "RecipientID": "dummy",
+        }
+        for i in range(count)
+    ]
+
+
+def store(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
+    """Insert inbox rows through ``engine`` (times as text on SQLite)."""
+    if engine.dialect.name == "sqlite":
+        rows = [row | {"ReceivingDateTime": str(row["ReceivingDateTime"])} for row in rows]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(gammu.tables(engine.dialect.name).inbox), rows)
+
+
+def describe(engine: sa.Engine) -> dict[str, Any]:
+    """Describe gammu's tables: columns, keys, indexes, checks, triggers."""
+    inspector = sa.inspect(engine)
+    found: dict[str, Any] = {}
+    for table in GAMMU_TABLES:
+        columns = [
+            (col["name"], str(col["type"]), col["nullable"], col.get("default"))
+            for col in inspector.get_columns(table)
+        ]
+        indexes = sorted(
+            (index["name"], tuple(index["column_names"]))
+            for index in inspector.get_indexes(table)
+            if not str(index["name"]).startswith("surgad_")
+        )
+        # SQLite keeps a CHECK as written: compare it without its layout.
+        checks = sorted(
+            "".join(str(check["sqltext"]).split())
+            for check in inspector.get_check_constraints(table)
+        )
+        key = inspector.get_pk_constraint(table)["constrained_columns"]
+        found[table] = {"columns": columns, "key": key, "indexes": indexes}
+        found[table]["checks"] = checks
+    found["triggers"] = _triggers(engine)
+    return found
+
+
+def _triggers(engine: sa.Engine) -> list[tuple[str, ...]]:
+    query = {
+        "sqlite": "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'",
+        "postgresql": "SELECT tgname, tgrelid::regclass::text FROM pg_trigger "
+        "WHERE NOT tgisinternal",
+        "mysql": "SELECT trigger_name, event_object_table "
+        "FROM information_schema.triggers WHERE trigger_schema = DATABASE()",
+    }[engine.dialect.name]
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(query)
+        return sorted(tuple(row) for row in rows if not row[0].startswith("surgad_"))
+
+
+def test_db_init_creates_the_schema_gammu_smsd_ships(
+    backend: str, database: databases.Database, engine: sa.Engine, tmp_path: Path
+) -> None:
+    """db init creates gammu's tables column for column as gammu's own SQL does."""
+    example = GAMMU_EXAMPLES / EXAMPLE_FILE[backend]
+    if not example.is_file():
+        pytest.skip(f"{example} is not installed (Debian package gammu-smsd)")
+    (tmp_path / "reference").mkdir()
+    reference = databases.create(backend, tmp_path / "reference")
+    reference_engine = sa.create_engine(reference.url)
+    try:
+        with reference_engine.begin() as conn:
+            for statement in gammu.statements(example.read_text(encoding="utf-8")):
+                # PostgreSQL has plpgsql built in; creating it again is an error.
+                if not statement.upper().startswith("CREATE LANGUAGE"):
+                    conn.exec_driver_sql(statement)
+        assert describe(engine) == describe(reference_engine)
+    finally:
+        reference_engine.dispose()
+        reference.drop()
+    with engine.connect() as conn:
+        assert gammu.installed_version(conn) == gammu.SCHEMA_VERSION
+
+
+@SERVERS
+def test_server_tables_are_transactional_and_keep_emoji(
+    backend: str, engine: sa.Engine
+) -> None:
+    """On the servers gammu's tables support transactions and 4-byte UTF-8."""
+    text = "Lampu mati 😡 sejak kemarin 🙏"
+    with engine.begin() as conn:
+        outbox.queue(conn, gammu.tables(backend), [outbox.Sms("+6281", text, "t")])
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(gammu.tables(backend).outbox.c.TextDecoded))
+        assert stored.scalar_one() == text
+        if backend == "mysql":
+            engines = conn.exec_driver_sql(
+                "SELECT DISTINCT engine, table_collation FROM information_schema.tables "
+                "WHERE table_schema = DATABASE()"
+            ).all()
+            assert [(name, collation.split("_")[0]) for name, collation in engines] == [
+                ("InnoDB", "utf8mb4")
+            ]
+
+
+@SERVERS
+def test_claimed_rows_are_skipped_not_waited_for(backend: str, engine: sa.Engine) -> None:
+    """A second claimer gets the next rows at once; a claim ends with its transaction."""
+    tables = gammu.tables(backend)
+    store(engine, inbox_rows(10))
+    with engine.connect() as first, engine.connect() as second:
+        with first.begin():
+            mine = inbox.fetch_batch(first, tables, after_id=0, limit=4, lock=True)
+            with second.begin():
+                started = time.monotonic()
+                theirs = inbox.fetch_batch(second, tables, after_id=0, limit=4, lock=True)
+                waited = time.monotonic() - started
+        with second.begin():
+            again = inbox.fetch_batch(second, tables, after_id=0, limit=4, lock=True)
+    assert [row.id for row in mine] == [1, 2, 3, 4]
+    assert [row.id for row in theirs] == [5, 6, 7, 8]
+    assert waited < 1
+    assert [row.id for row in again] == [1, 2, 3, 4]
+
+
+@SERVERS
+def test_partitioned_claims_never_skip_each_others_rows(
+    backend: str, engine: sa.Engine
+) -> None:
+    """Worker 1 gets all its rows while worker 0 keeps scanning past them."""
+    tables = gammu.tables(backend)
+    store(engine, inbox_rows(40))
+    with engine.begin() as conn:
+        inbox.mark_processed(conn, tables, list(range(2, 41, 2)))
+    done = threading.Event()
+
+    def scan_as_worker_0() -> None:
+        with engine.connect() as conn:
+            while not done.is_set():
+                with conn.begin():
+                    inbox.fetch_batch(
+                        conn, tables, after_id=0, limit=50, partition=(0, 2), lock=True
+                    )
+
+    scanner = threading.Thread(target=scan_as_worker_0)
+    scanner.start()
+    claims = []
+    try:
+        with engine.connect() as conn:
+            for _ in range(30):
+                with conn.begin():
+                    rows = inbox.fetch_batch(
+                        conn, tables, after_id=0, limit=50, partition=(1, 2), lock=True
+                    )
+                    claims.append([row.id for row in rows])
+    finally:
+        done.set()
+        scanner.join()
+    assert claims == [list(range(1, 41, 2))] * 30
+
+
+def test_rows_are_marked_processed_once(backend: str, engine: sa.Engine) -> None:
+    """Marking is guarded: a second mark of the same rows marks nothing."""
+    tables = gammu.tables(backend)
+    store(engine, inbox_rows(3))
+    with engine.begin() as conn:
+        assert inbox.mark_processed(conn, tables, [1, 2]) == 2
+    with engine.begin() as conn:
+        assert inbox.mark_processed(conn, tables, [1, 2, 3]) == 1
+        assert inbox.pending(conn, tables) == 0
+        assert inbox.unaccounted(conn, tables) == 3  # no outcomes recorded here
+
+
+def test_database_now_is_the_clock_of_gammus_defaults(
+    backend: str, engine: sa.Engine
+) -> None:
+    """database_now and a row's default UpdatedInDB read the same clock and zone."""
+    store(engine, inbox_rows(1))
+    tables = gammu.tables(backend)
+    with engine.connect() as conn:
+        now = inbox.database_now(conn)
+        (stored,) = conn.execute(sa.select(tables.inbox.c.UpdatedInDB)).one()
+    assert abs((now - clock.parse_db_time(stored)).total_seconds()) < 5
+
+
+def test_unprocessed_rows_are_found_through_surgads_index(
+    backend: str, engine: sa.Engine
+) -> None:
+    """The claim query reads surgad's index on unprocessed rows, not the table."""
+    tables = gammu.tables(backend)
+    store(engine, inbox_rows(2000))
+    with engine.begin() as conn:
+        inbox.mark_processed(conn, tables, list(range(1, 1991)))
+    captured: list[tuple[str, Any]] = []
+
+    def capture(*args: Any) -> None:
+        captured.append((args[2], args[3]))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    with engine.begin() as conn:
+        rows = inbox.fetch_batch(conn, tables, after_id=0, limit=100)
+    sa.event.remove(engine, "before_cursor_execute", capture)
+    assert [row.id for row in rows] == list(range(1991, 2001))
+
+    statement, parameters = next(c for c in captured if "FROM inbox" in c[0])
+    with engine.begin() as conn:
+        plan = explain(conn, statement, parameters)
+    assert "surgad_inbox_unprocessed" in plan
+
+
+def explain(conn: sa.Connection, statement: str, parameters: Any) -> str:
+    """Return the query plan of a statement as one text."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        return " ".join(str(row[-1]) for row in rows)
+    conn.exec_driver_sql("ANALYZE " + ("inbox" if dialect == "postgresql" else "TABLE inbox"))
+    rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
+    return " ".join(" ".join(str(value) for value in row) for row in rows)
+
+
+def test_long_message_is_one_outbox_row_and_its_parts(
+    backend: str, engine: sa.Engine
+) -> None:
+    """A three-part message: part 1 in outbox, parts 2-3 beside it, one reference."""
+    tables = gammu.tables(backend)
+    text = "Jalan sudah diperbaiki, terima kasih 🙏. " * 4
+    with engine.begin() as conn:
+        written = outbox.queue(conn, tables, [outbox.Sms("+6281", text, "surgad/x")])
+    with engine.connect() as conn:
+        first = conn.execute(sa.select(tables.outbox)).one()
+        rest = conn.execute(
+            sa.select(tables.outbox_multipart).order_by(
+                tables.outbox_multipart.c.SequencePosition
+            )
+        ).all()
+    assert written == 3
+    assert first.MultiPart == tables.flag(True)
+    assert [row.SequencePosition for row in rest] == [2, 3]
+    assert {row.ID for row in rest} == {first.ID}
+    udhs = [codec.parse_udh(row.UDH) for row in (first, *rest)]
+    assert {udh.reference for udh in udhs if udh} == {first.ID % 256}
+    assert first.TextDecoded + "".join(row.TextDecoded for row in rest) == text
+
+
+def test_emoji_sms_arrives_whole_in_inbox_and_complaint(
+    make_line: Callable[..., Line],
+) -> None:
+    """gammu-smsd stores an emoji SMS intact; the complaint keeps the same text."""
+    line = make_line()
+    line.start_daemon()
+    text = "lampu pju mati di jl veteran 😡 sudah seminggu"
+    dummyphone.inject_incoming(line.device, "+6281234567001", text)
+    line.wait_settled(1)
+
+    assert line.scalar("SELECT TextDecoded FROM inbox") == text
+    assert line.scalar("SELECT text FROM surgad_complaint") == text
+
+
+def test_waiter_wakes_on_notification_or_sleeps(
+    backend: str, engine: sa.Engine
+) -> None:
+    """On PostgreSQL a new inbox row ends the wait; elsewhere the wait is a sleep."""
+    with notify.Waiter(engine) as waiter:
+        if backend != "postgresql":
+            started = time.monotonic()
+            assert waiter.wait(0.3) is False
+            assert time.monotonic() - started >= 0.3
+            return
+        assert waiter.wait(0.3) is True  # just listening: poll once at once
+        timer = threading.Timer(0.5, store, (engine, inbox_rows(1)))
+        started = time.monotonic()
+        timer.start()
+        woken = waiter.wait(30)
+        timer.join()
+        assert woken is True
+        assert time.monotonic() - started < notify.SAFETY_POLL_INTERVAL
+
+
+@POSTGRESQL
+def test_idle_daemon_wakes_on_notification(make_line: Callable[..., Line]) -> None:
+    """With a 30 s poll interval an SMS is still settled within seconds."""
+    line = make_line(with_gammu=False, service={"poll_interval": 30})
+    line.start_daemon()
+    wait_for(
+        lambda: line.daemon_log_text().count("inbox_listening") >= 2,
+        30,
+        "both workers to listen",
+    )
+    time.sleep(0.5)
+    insert_like_gammu(line, 1)
+    line.wait_settled(1, timeout=notify.SAFETY_POLL_INTERVAL - 1)
+
+
+@SERVERS
+def test_daemon_survives_its_sessions_being_ended(
+    backend: str, make_line: Callable[..., Line], database: databases.Database
+) -> None:
+    """Sessions ended mid-batch and while idle: every SMS settled once, no restart."""
+    line = make_line(with_gammu=False, service={"batch_size": 10, "workers": 2})
+    insert_like_gammu(line, 400)
+    line.start_daemon()
+    wait_for(lambda: line.settled() >= 40, 60, "the daemon to be busy")
+    ended = 0
+    for _ in range(4):
+        ended += database.end_other_sessions()
+        time.sleep(0.2)
+    line.wait_settled(400)
+    time.sleep(1)
+    ended += database.end_other_sessions()  # idle: pools (and listeners) die
+    line.insert_inbox(inbox_rows(20))
+    line.wait_settled(420, timeout=20)
+
+    assert ended > 0
+    assert_each_sms_settled_once(line)
+    assert line.daemon is not None and line.daemon.poll() is None
+    log = line.daemon_log_text()
+    assert "worker_died" not in log and "worker_hung" not in log
+    if backend == "postgresql":
+        assert "inbox_listen_lost" in log
+
+
+@POSTGRESQL
+def test_daemon_waits_out_a_database_refusing_connections(
+    make_line: Callable[..., Line], database: databases.Database
+) -> None:
+    """While the database refuses sessions workers back off; then they catch up."""
+    line = make_line(with_gammu=False)
+    line.start_daemon()
+    wait_for(
+        lambda: line.daemon_log_text().count("inbox_listening") >= 2,
+        30,
+        "both workers to listen",
+    )
+    with line.engine.connect() as kept:
+        kept_pid = kept.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        database.allow_connections(False)
+        try:
+            database.end_other_sessions(sparing=[kept_pid])
+            line.insert_inbox(inbox_rows(30), conn=kept)
+            wait_for(
+                lambda: "database_retry" in line.daemon_log_text(),
+                10,
+                "a worker to retry",
+            )
+            time.sleep(2)
+        finally:
+            database.allow_connections(True)
+    line.wait_settled(30, timeout=60)
+
+    assert_each_sms_settled_once(line)
+    assert line.daemon is not None and line.daemon.poll() is None
+
+
+def assert_each_sms_settled_once(line: Line) -> None:
+    """Check that no inbox row is open or lost, and no complaint or ack doubled."""
+    assert line.unprocessed() == 0
+    assert line.settled() == line.scalar("SELECT COUNT(*) FROM inbox")
+    doubled = line.query(
+        "SELECT inbox_id FROM surgad_complaint GROUP BY inbox_id HAVING COUNT(*) > 1"
+    )
+    assert doubled == []
+    acks = line.query(
+        "SELECT CreatorID FROM outbox WHERE CreatorID LIKE 'surgad/ack/%' "
+        "GROUP BY CreatorID HAVING COUNT(*) > 1"
+    )
+    assert acks == []
+
+
+@POSTGRESQL
+def test_notify_migration_downgrades_and_upgrades(engine: sa.Engine) -> None:
+    """Revision 0003 removes its trigger on the way down and restores it going up."""
+    count = "SELECT COUNT(*) FROM pg_trigger WHERE tgname = 'surgad_inbox_notify'"
+    with engine.connect() as conn:
+        config = schema.alembic_config(conn)
+        command.downgrade(config, "0002")
+        conn.commit()
+        assert conn.exec_driver_sql(count).scalar_one() == 0
+        command.upgrade(config, "head")
+        conn.commit()
+        assert conn.exec_driver_sql(count).scalar_one() == 1
