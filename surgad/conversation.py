@@ -23,6 +23,7 @@ from surgad.db import directory as db_directory
 from surgad.errors import StateError
 
 HOUR = dt.timedelta(hours=1)
+LATE_PART_WINDOW = dt.timedelta(days=1)
 LIST_LIMIT = 40
 # Our own texts start like this; an auto-responder echoing them must not get
 # an answer, or two machines would text each other forever.
@@ -115,6 +116,8 @@ class Batch:
             return None
         if command := commands.parse_citizen(text):
             return self._citizen_command(message, command, keys)
+        if self._late_part(message, keys):
+            return None
         if self._follow_up(message, found, keys) or self._reopen_free(message, keys):
             return None
         if found.code is None:
@@ -226,6 +229,26 @@ class Batch:
         self.sms += [outbox.Sms(head, text, outbox.creator("forward", ticket))
                      for head in self.roster.heads_of(target.unit_code)]
         self.settle(message, models.FOLLOWUP, keys, None, target.id)
+        return True
+
+    def _late_part(self, message: intake.Message, keys: dict[int, str]) -> bool:
+        """Add parts of a long SMS that came after its complaint was opened."""
+        if not (message.incomplete and message.concat_key):
+            return False
+        target = complaints.incomplete_for(
+            self.conn, message.sender, message.concat_key, self.now - LATE_PART_WINDOW
+        )
+        if target is None or target.id is None:
+            return False
+        ticket = tickets.encode(target.id)
+        complaints.append_text(self.conn, target.id, message.text)
+        self.events.append({"complaint_id": target.id, "at": self.now, "actor": "citizen",
+                            "action": "late_part", "detail": message.text})
+        text = messages.followup(ticket, message.text, message.sender,
+                                 self.settings.mask_citizen_numbers)
+        self.sms += [outbox.Sms(head, text, outbox.creator("forward", ticket))
+                     for head in self.roster.heads_of(target.unit_code)]
+        self.settle(message, models.FOLLOWUP, keys, "late part of a long SMS", target.id)
         return True
 
     def _continues(self, message: intake.Message,

@@ -167,9 +167,9 @@ def _message(
     return Message(tuple(rows), sender, text, received, incomplete, concat_key)
 
 
-# TODO: a part that arrives after its message was opened incomplete (past the
-# hold window) is not merged into that complaint; it waits out the window again
-# and opens a complaint of its own, flagged incomplete.
+# TODO: a part that arrives after its message was opened incomplete waits out
+# the hold window again before it is added to that complaint (as a follow-up),
+# because this module cannot see which messages were already opened.
 def _assemble(
     parts: list[tuple[InboxRow, codec.Concat, str]],
     now: dt.datetime,

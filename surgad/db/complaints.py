@@ -220,3 +220,22 @@ def received_between(
         complaint.c.received_at >= start, complaint.c.received_at < end
     )
     return [models.Complaint(**row) for row in conn.execute(query).mappings()]
+
+
+def incomplete_for(
+    conn: sa.Connection, citizen: str, concat_key: str, since: dt.datetime
+) -> models.Complaint | None:
+    """Return the citizen's recent incomplete complaint from the same long SMS."""
+    query = (
+        sa.select(complaint)
+        .where(
+            complaint.c.citizen == citizen,
+            complaint.c.concat_key == concat_key,
+            complaint.c.incomplete.is_(True),
+            complaint.c.created_at >= since,
+        )
+        .order_by(complaint.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).mappings().first()
+    return models.Complaint(**row) if row else None

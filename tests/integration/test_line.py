@@ -222,3 +222,28 @@ def test_resolve_sends_citizen_notice(make_line: Callable[..., Line]) -> None:
     assert again.returncode != 0 and again.stderr.count("\n") == 1
     shown = line.cli("complaints", "show", ticket, "--json").stdout
     assert '"status": "resolved"' in shown
+
+
+def test_missing_part_opens_incomplete_then_late_part_joins(
+    make_line: Callable[..., Line],
+) -> None:
+    """Parts 1-2 open an incomplete complaint after the hold; part 3 then joins it."""
+    line = make_line(service={"hold_window": 3})
+    line.start_daemon()
+    when = dt.datetime.now(dt.UTC)
+    first = dummyphone.inject_incoming(
+        line.device, CITIZEN, LONG, when=when, reference=7, parts=[1, 2]
+    )
+    dummyphone.wait_consumed(first, timeout=30)
+    wait_for(lambda: complaint_rows(line), 30, "the incomplete complaint")
+    (complaint,) = complaint_rows(line)
+    assert complaint.incomplete and complaint.text.endswith("[...]")
+
+    dummyphone.inject_incoming(line.device, CITIZEN, LONG, when=when, reference=7, parts=[3])
+    line.wait_settled(3, timeout=30)
+    (complaint,) = complaint_rows(line)
+    assert complaint.text.endswith("Terima kasih atas perhatiannya.")
+    outcomes = [row[0] for row in line.query(
+        "SELECT outcome FROM surgad_inbox_outcome ORDER BY inbox_id")]
+    assert outcomes == ["complaint", "complaint", "followup"]
+    assert len(by_kind(line, "ack")) == 1

@@ -1,0 +1,83 @@
+"""Configuration: layered files, and errors that name file, key and problem."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from surgad import config
+from surgad.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def shipped(tmp_path: Path) -> Path:
+    """Copy the shipped config and unit file into a temporary directory."""
+    shutil.copy(REPO / "config" / "surgad.toml", tmp_path / "surgad.toml")
+    shutil.copy(REPO / "config" / "units-kediri.toml", tmp_path / "units-kediri.toml")
+    return tmp_path / "surgad.toml"
+
+
+def local(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "local.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_loads(shipped: Path) -> None:
+    """The shipped files load, with the default unit set and 24-hour deadlines."""
+    settings = config.load([shipped])
+    assert settings.timezone == "Asia/Jakarta"
+    assert len(settings.units) == 16 and settings.triage_unit == "TRIASE"
+    assert {unit.deadline_hours for unit in settings.units.values()} == {24.0}
+    assert all(head.startswith("+62") for u in settings.units.values() for head in u.heads)
+
+
+def test_site_file_overrides_key_by_key(shipped: Path, tmp_path: Path) -> None:
+    """A later file changes only the keys it names."""
+    site = local(tmp_path, "[service]\nworkers = 4\n\n[deadlines]\nPDAM = 12\n")
+    settings = config.load([shipped, site])
+    assert settings.workers == 4 and settings.batch_size == 500
+    assert settings.units["PDAM"].deadline_hours == 12
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("[service]\nworkers = -3\n", "service.workers", "between"),
+        ('[service]\nworkers = "two"\n', "service.workers", "whole number"),
+        ('[service]\ntimezone = "Mars/Base"\n', "service.timezone", "unknown time zone"),
+        ('[mayor]\nnumbers = ["walikota"]\n', "mayor.numbers", "not a phone number"),
+        ('[mayor]\ndigest_time = "25:00"\n', "mayor.digest_time", "HH:MM"),
+        ("[deadlines]\nNASA = 3\n", "deadlines.NASA", "unknown unit"),
+        ('[units]\nfile = "nowhere.toml"\n', "-", "file not found"),
+    ],
+)
+def test_bad_values_name_file_key_and_problem(
+    shipped: Path, tmp_path: Path, text: str, key: str, problem: str
+) -> None:
+    """Each bad value stops loading with the file, the key and what is wrong."""
+    site = local(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped, site])
+    assert caught.value.key == key
+    assert problem in caught.value.problem
+    if key != "-":
+        assert caught.value.path == str(site)
+
+
+def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
+    """A broken file is reported as such, with its path."""
+    broken = local(tmp_path, "[service\nworkers = 2\n")
+    with pytest.raises(ConfigError, match="not valid TOML") as caught:
+        config.load([broken])
+    assert caught.value.path == str(broken)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    """A config file that does not exist is named."""
+    with pytest.raises(ConfigError, match="file not found"):
+        config.load([tmp_path / "absent.toml"])
