@@ -214,21 +214,13 @@ class Batch:
                    keys: dict[int, str]) -> bool:
         """Append a message that continues an open complaint of the same number."""
         target = self._continues(message, found)
-        if target is None or target.id is None:
+        if target is None:
             return False
         if self.opened[message.sender] >= self.settings.complaints_per_hour:
             self.settle(message, models.REJECTED, keys, "over the hourly complaint limit")
             return True
         self.opened[message.sender] += 1
-        ticket = tickets.encode(target.id)
-        complaints.append_text(self.conn, target.id, message.text)
-        self.events.append({"complaint_id": target.id, "at": self.now, "actor": "citizen",
-                            "action": "followup", "detail": message.text})
-        text = messages.followup(ticket, message.text, message.sender,
-                                 self.settings.mask_citizen_numbers)
-        self.sms += [outbox.Sms(head, text, outbox.creator("forward", ticket))
-                     for head in self.roster.heads_of(target.unit_code)]
-        self.settle(message, models.FOLLOWUP, keys, None, target.id)
+        self._add_to(target, message, keys, "followup", None)
         return True
 
     def _late_part(self, message: intake.Message, keys: dict[int, str]) -> bool:
@@ -238,18 +230,24 @@ class Batch:
         target = complaints.incomplete_for(
             self.conn, message.sender, message.concat_key, self.now - LATE_PART_WINDOW
         )
-        if target is None or target.id is None:
+        if target is None:
             return False
+        self._add_to(target, message, keys, "late_part", "late part of a long SMS")
+        return True
+
+    def _add_to(self, target: models.Complaint, message: intake.Message,
+                keys: dict[int, str], action: str, reason: str | None) -> None:
+        """Append a message to a complaint and pass it to the unit's heads."""
+        assert target.id is not None
         ticket = tickets.encode(target.id)
         complaints.append_text(self.conn, target.id, message.text)
         self.events.append({"complaint_id": target.id, "at": self.now, "actor": "citizen",
-                            "action": "late_part", "detail": message.text})
+                            "action": action, "detail": message.text})
         text = messages.followup(ticket, message.text, message.sender,
                                  self.settings.mask_citizen_numbers)
         self.sms += [outbox.Sms(head, text, outbox.creator("forward", ticket))
                      for head in self.roster.heads_of(target.unit_code)]
-        self.settle(message, models.FOLLOWUP, keys, "late part of a long SMS", target.id)
-        return True
+        self.settle(message, models.FOLLOWUP, keys, reason, target.id)
 
     def _continues(self, message: intake.Message,
                    found: classifier.Classification) -> models.Complaint | None:
