@@ -73,7 +73,11 @@ def history_(state: State, ticket: str, as_json: bool) -> None:
         events = db_complaints.history(conn, complaint.id)
         received = history.sms_in(conn, tables, complaint.id)
         sent = history.sms_out(conn, tables, code)
-    timeline = [
+    opened = {
+        "at": state.local(complaint.created_at), "what": "created", "who": "surgad",
+        "detail": f"classified with confidence {complaint.confidence:.2f}; forwarded",
+    }
+    timeline = [opened] + [
         {"at": state.local(event["at"]), "what": event["action"], "who": event["actor"],
          "detail": event["detail"] or ""}
         for event in events

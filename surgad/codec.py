@@ -94,7 +94,15 @@ class Concat:
 
 def is_gsm(text: str) -> bool:
     """Tell whether every character is in the GSM default alphabet or extension."""
-    return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
+    return _GSM_TEXT.fullmatch(text) is not None
+
+
+_GSM_BASIC_TEXT: Final = re.compile(
+    "[" + "".join(re.escape(ch) for ch in sorted(GSM_BASIC)) + "]*"
+)
+_GSM_TEXT: Final = re.compile(
+    "[" + "".join(re.escape(ch) for ch in sorted(GSM_BASIC | GSM_EXTENSION)) + "]*"
+)
 
 
 def septets(text: str) -> int:
@@ -119,6 +127,8 @@ def split(text: str, reference: int) -> list[Part]:
     Raises:
         CodecError: ``text`` holds a lone surrogate or needs more than 255 parts.
     """
+    if len(text) <= SINGLE_SEPTETS and _GSM_BASIC_TEXT.fullmatch(text):
+        return [Part(text, "", GSM_CODING)]  # the common case: one plain SMS
     if _LONE_SURROGATE.search(text):
         raise CodecError("text holds a lone UTF-16 surrogate")
 

@@ -66,11 +66,25 @@ class Batch:
         self.sms: list[outbox.Sms] = []
         self.outcomes: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
-        self.replied: Counter[str] = Counter(
+        self.opened: Counter[str] = Counter(complaints.opened_since(conn, senders, now - HOUR))
+        # Replies in the last hour: the logged ones plus one acknowledgement per
+        # complaint opened (acknowledgements are not logged a second time).
+        self.replied: Counter[str] = self.opened + Counter(
             db_directory.reply_counts(conn, senders, now - HOUR)
         )
-        self.opened: Counter[str] = Counter(complaints.opened_since(conn, senders, now - HOUR))
         self.reply_log: list[str] = []
+        # Each citizen's latest complaint, read once per batch; dropped for a
+        # number as soon as this batch changes one of its complaints.
+        self.latest: dict[str, models.Complaint | None] = dict(
+            complaints.latest_by_citizen(conn, senders)
+        )
+        self.latest.update({number: None for number in senders if number not in self.latest})
+
+    def latest_of(self, number: str) -> models.Complaint | None:
+        """Return a number's most recent complaint."""
+        if number not in self.latest:
+            self.latest[number] = complaints.latest_of(self.conn, number)
+        return self.latest[number]
 
     # -- replies under the hourly limit ---------------------------------------
 
@@ -94,6 +108,7 @@ class Batch:
             })
 
     def act(self, actor: str) -> actions.Act:
+        self.latest.clear()  # an action may change any number's complaint
         return actions.Act(self.conn, self.settings, self.roster, actor, self.now)
 
     # -- the decision ----------------------------------------------------------
@@ -142,7 +157,6 @@ class Batch:
         acknowledge = self.replied[number] < self.settings.replies_per_hour
         if acknowledge:
             self.replied[number] += 1
-            self.reply_log.append(number)
         self.new.append(NewComplaint(message, text.strip(), unit, found.confidence,
                                      found.kelurahan, triage, nik, name, acknowledge))
 
@@ -167,7 +181,7 @@ class Batch:
 
     def _status_text(self, number: str, ticket: str | None) -> str:
         if ticket is None:
-            latest = complaints.latest_of(self.conn, number)
+            latest = self.latest_of(number)
             if latest is None:
                 return messages.no_complaints()
             return self._describe(latest)
@@ -201,13 +215,16 @@ class Batch:
         """Reopen the latest resolved complaint when the citizen says it is not fixed."""
         if not commands.says_not_fixed(message.text):
             return False
-        latest = complaints.latest_of(self.conn, message.sender)
+        latest = self.latest_of(message.sender)
         window = dt.timedelta(days=self.settings.reopen_window)
         if (latest is None or latest.status != models.RESOLVED or latest.resolved_at is None
                 or self.now - latest.resolved_at > window):
             return False
+        try:
+            self.sms += actions.reopen(self.act(message.sender), latest, message.text)
+        except StateError:
+            return False
         self.settle(message, models.FOLLOWUP, keys, "reopened", latest.id)
-        self.sms += actions.reopen(self.act(message.sender), latest, message.text)
         return True
 
     def _follow_up(self, message: intake.Message, found: classifier.Classification,
@@ -240,6 +257,7 @@ class Batch:
         """Append a message to a complaint and pass it to the unit's heads."""
         assert target.id is not None
         ticket = tickets.encode(target.id)
+        self.latest.pop(message.sender, None)
         complaints.append_text(self.conn, target.id, message.text)
         self.events.append({"complaint_id": target.id, "at": self.now, "actor": "citizen",
                             "action": action, "detail": message.text})
@@ -255,7 +273,7 @@ class Batch:
             own = self._own(message.sender, quoted)
             return own if own is not None and own.status != models.RESOLVED else None
         since = self.now - dt.timedelta(hours=self.settings.followup_window)
-        latest = complaints.latest_of(self.conn, message.sender)
+        latest = self.latest_of(message.sender)
         if (latest is None or latest.status == models.RESOLVED
                 or latest.created_at < since or found.code is None):
             return None

@@ -64,6 +64,7 @@ class Sorting:
     settled: list[Settled] = dataclasses.field(default_factory=list)
     held: list[InboxRow] = dataclasses.field(default_factory=list)
     keys: dict[int, str] = dataclasses.field(default_factory=dict)
+    first_with_key: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def fingerprint(row: InboxRow) -> str:
@@ -116,12 +117,11 @@ def _settle_duplicate(
     key = fingerprint(row)
     original = known.get(key)
     if original is None:
-        original = next(
-            (rid for rid, seen in sorting.keys.items() if seen == key), None
-        )
+        original = sorting.first_with_key.get(key)
     if original is not None and original != row.id:
         return Settled(row, models.DUPLICATE, "same SMS stored again", original)
     sorting.keys[row.id] = key
+    sorting.first_with_key.setdefault(key, row.id)
     return None
 
 

@@ -27,6 +27,12 @@ _SHORT_CODE_DIGITS: Final = 6
 # digit or a leading plus makes the text something other than a phone number.
 _SEPARATORS: Final = re.compile(r"[\s\-.()]")
 _DIALLED: Final = re.compile(r"\+?[0-9]+")
+# Indonesian mobile numbers in their three everyday forms. They are by far the
+# most common senders, so they skip phonenumbers' general (and slower) parser;
+# the result is the same E.164 number it would give.
+# A bare 62 before nine national digits is left to phonenumbers: it reads some
+# of those as national numbers.
+_ID_MOBILE: Final = re.compile(r"(?:\+62|0)(8[1-9]\d{7,10})|62(8[1-9]\d{8,10})")
 _SHORT_CODE: Final = re.compile(rf"\+?[0-9]{{1,{_SHORT_CODE_DIGITS}}}")
 _INTERNATIONAL_PREFIX: Final = "00"
 
@@ -60,6 +66,8 @@ def normalise(raw: str, region: str = DEFAULT_REGION) -> str:
             is a possible number of at most 15 digits.
     """
     compact = _SEPARATORS.sub("", raw)
+    if region == DEFAULT_REGION and (mobile := _ID_MOBILE.fullmatch(compact)):
+        return "+62" + (mobile.group(1) or mobile.group(2))
     if not _DIALLED.fullmatch(compact):
         raise PhoneError(f"not a phone number: {mask(raw)!r}")
 

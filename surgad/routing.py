@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 from surgad import clock, directory, intake, messages, tickets
@@ -109,20 +108,3 @@ def all_row_ids(sorting: intake.Sorting) -> list[int]:
     ids = [settled.row.id for settled in sorting.settled]
     ids += [row.id for message in sorting.messages for row in message.rows]
     return sorted(ids)
-
-
-def created_events(
-    news: Sequence[NewComplaint], ids: Sequence[int], now: dt.datetime
-) -> list[dict[str, Any]]:
-    """Return a history entry per new complaint."""
-    return [
-        {
-            "complaint_id": complaint_id,
-            "at": now,
-            "actor": "surgad",
-            "action": "created",
-            "detail": f"routed to {new.unit} (confidence {new.confidence:.2f})"
-            + (", incomplete SMS" if new.message.incomplete else ""),
-        }
-        for new, complaint_id in zip(news, ids, strict=True)
-    ]

@@ -37,6 +37,7 @@ def _worker_main(
     heartbeats: Any,
     stop: multiprocessing.synchronize.Event,
     log_level: str,
+    write_lock: multiprocessing.synchronize.Lock,
 ) -> None:
     """Run one worker process until the supervisor says stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -50,7 +51,7 @@ def _worker_main(
     parent = os.getppid()
     logs.setup(log_level)
     settings = config.load([Path(path) for path in paths])
-    ctx = worker.make_context(settings, (index, count))
+    ctx = worker.make_context(settings, (index, count), write_lock)
     log = logs.get(worker=index, pid=os.getpid())
     log.info("worker_started", partition=f"{index}/{count}")
 
@@ -84,6 +85,7 @@ class Supervisor:
         self.mp = multiprocessing.get_context("spawn")
         self.heartbeats: Any = self.mp.Array("d", workers, lock=False)
         self.stop = self.mp.Event()
+        self.write_lock = self.mp.Lock()
         self.procs: dict[int, multiprocessing.process.BaseProcess] = {}
         self.restarts: list[float] = []
         self.signals = 0
@@ -121,6 +123,7 @@ class Supervisor:
                 self.heartbeats,
                 self.stop,
                 self.log_level,
+                self.write_lock,
             ),
         )
         proc.start()

@@ -10,7 +10,10 @@ doubles nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from contextlib import AbstractContextManager
+from typing import Any
 from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
@@ -50,6 +53,9 @@ class Context:
     cursor: int = 0
     roster: directory.Directory | None = None
     quarantined_in_a_row: int = 0
+    write_lock: AbstractContextManager[Any] = dataclasses.field(
+        default_factory=contextlib.nullcontext
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +69,11 @@ class BatchResult:
     conflict: bool = False
 
 
-def make_context(settings: Settings, partition: tuple[int, int] = (0, 1)) -> Context:
+def make_context(
+    settings: Settings,
+    partition: tuple[int, int] = (0, 1),
+    write_lock: AbstractContextManager[Any] | None = None,
+) -> Context:
     """Open the database and build the classifier for one worker."""
     engine = db_engine.create(settings.database_url)
     return Context(
@@ -72,6 +82,7 @@ def make_context(settings: Settings, partition: tuple[int, int] = (0, 1)) -> Con
         tables=gammu.tables(engine.dialect.name),
         classifier=classifier.Classifier.from_config(settings.lexicon),
         partition=partition,
+        write_lock=write_lock or contextlib.nullcontext(),
     )
 
 
@@ -83,7 +94,10 @@ def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
             rows, sorting = _read(ctx, conn, limit, lock=False)
         if not routing.all_row_ids(sorting):
             return _advance(ctx, rows, sorting, 0)
-        with db_engine.writing(ctx.engine) as conn:
+        # SQLite has one writer at a time. Workers of one pool queue on a shared
+        # lock, which hands over at once, instead of on SQLite's busy handler,
+        # which sleeps in steps of up to 100 ms.
+        with ctx.write_lock, db_engine.writing(ctx.engine) as conn:
             made = _write(ctx, conn, sorting)
     else:
         # Row locks: rows another worker holds are skipped, not waited for.
@@ -139,8 +153,7 @@ def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> int:
     outbox.queue(conn, ctx.tables, sms)
     inbox.record_outcomes(conn, outcomes)
     db_directory.log_replies(conn, batch.reply_log, now)
-    events = batch.events + routing.created_events(batch.new, complaint_ids, now)
-    complaints.add_events(conn, events)
+    complaints.add_events(conn, batch.events)
     return len(complaint_ids)
 
 

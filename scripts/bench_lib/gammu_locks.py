@@ -96,6 +96,10 @@ def _window(
         "backlog": backlog,
         "complaints": stored,
         "locked_lines": sum(LOCKED in line for line in log),
+        # gammu logs two such lines per failed statement, then reconnects.
+        "locked_statements": sum(
+            "SQL failure" in line and LOCKED in line for line in log
+        ),
         "error_lines": sum(_is_error(line) for line in log),
     }
 

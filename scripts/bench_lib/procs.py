@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import resource
 import signal
 import subprocess
 from collections.abc import Sequence
@@ -83,6 +82,17 @@ def tree_usage(pid: int) -> Usage:
     )
 
 
+def machine_busy() -> float:
+    """Return the CPU seconds all cores have spent busy since boot.
+
+    Compared with the system's own CPU time over the same window it shows how
+    much else ran on the machine: other sessions' tests, the database servers.
+    """
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+    return (user + nice + system + irq + softirq + steal) / TICKS
+
+
 def start(
     argv: Sequence[str], env: dict[str, str], log: Path, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
@@ -106,12 +116,3 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.wait()
-
-
-def run_once(
-    argv: Sequence[str], env: dict[str, str]
-) -> tuple[int, resource.struct_rusage]:
-    """Run a short program to the end; return its exit status and rusage."""
-    pid = os.posix_spawn(argv[0], list(argv), env)
-    _, status, usage = os.wait4(pid, 0)
-    return os.waitstatus_to_exitcode(status), usage

@@ -122,8 +122,10 @@ ROWS: list[Row] = [
     ("cpu", "CPU s per 1,000 SMS (drain)", _get("drain", "cpu_per_1000"), "{:.3f}"),
     ("cpu100", "CPU s per 1,000 SMS (at 100 SMS/s)", _get("latency", "cpu_per_1000"),
      "{:.3f}"),
-    ("rss", "resident memory, whole pool (MiB)", _mib, "{:,.0f}"),
+    ("rss", "resident memory, whole pool, peak (MiB)", _mib, "{:,.0f}"),
     ("idle", "idle CPU (% of one core)", _share, "{:.2f}"),
+    ("others", "other CPU load on the machine in the drain (cores)",
+     _get("drain", "other_cores"), "{:.2f}"),
     ("scan", "escalation scan, 5 % of history open (ms)", _get("scan_ms"), "{:,.1f}"),
     ("locks", "gammu 'database is locked' at 1 SMS/s", _get("locks", "steady"), "{:.0f}"),
     ("locks_backlog", "gammu 'database is locked' during a drain",
@@ -233,7 +235,8 @@ def _facts(result: dict[str, Any]) -> list[str]:
                 f"gammu-smsd {window}: {found['sms_fed']} SMS through the dummy phone"
                 + (f" + {found['backlog']:,} backlog" if found["backlog"] else "")
                 + f" in {found['seconds']:.0f} s, {found['complaints']:,} complaints, "
-                f"{found['locked_lines']} 'database is locked' lines, "
+                f"{found['locked_lines']} 'database is locked' lines "
+                f"({found['locked_statements']} failed statements), "
                 f"{found['error_lines']} other gammu error lines"
             )
     if "surgad_retries" in gammu:
@@ -264,6 +267,11 @@ def notes(sizes: dict[str, Any]) -> list[str]:
         "(the baseline: wait4 of each process); database servers' CPU is not "
         "included. Memory is the summed VmRSS of the tree at its peak during the "
         "drain (the baseline: one process).",
+        "- Other CPU load: busy time of all cores (/proc/stat) during the drain's "
+        "10-90 % window, less the system's own and the benchmark's; it includes "
+        "the database server (PostgreSQL, MariaDB) and anything else running on "
+        "the machine, such as other people's test suites. Figures taken while it "
+        "is high are disturbed.",
         "- Idle CPU: after a drain and 3 s of rest, the tree's CPU over the idle "
         f"window ({sizes['idle_seconds']:g} s for surgad, "
         f"{sizes['naive_idle_seconds']:g} s for the naive poller); the baseline "
@@ -273,5 +281,7 @@ def notes(sizes: dict[str, Any]) -> list[str]:
         "asked of the complaint table with its indexes ignored, as a cron job "
         "without the escalate_at index would; the baseline has the same cron job.",
         "- gammu lock errors: the real gammu-smsd (dummy phone, LoopSleep 1) on the "
-        "SQLite file while surgad runs; SMS arrive through the dummy SIM at 1/s.",
+        "SQLite file while surgad runs; SMS arrive through the dummy SIM at 1/s, "
+        "first alone, then while surgad drains a backlog inserted at once.",
+        "- The profile of surgad's hot path: scripts/bench --profile.",
     ]

@@ -47,6 +47,12 @@ class Sample:
     done: int
     cpu: float
     rss: int
+    others: float  # CPU s the rest of the machine used so far (this process aside)
+
+
+def _others(system_cpu: float) -> float:
+    """Return busy CPU seconds of the machine minus the system's and ours."""
+    return procs.machine_busy() - system_cpu - time.process_time()
 
 
 def surgad_argv(target: targets.Target) -> list[str]:
@@ -60,6 +66,32 @@ def surgad_argv(target: targets.Target) -> list[str]:
 def program_argv(name: str, *args: str) -> list[str]:
     """Return the command line of one of the comparison programs."""
     return [sys.executable, str(PROGRAMS / name), *args]
+
+
+class RunOnReceive:
+    """Stand in for gammu-smsd running the baseline program once per SMS."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            program_argv("run_each.py"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+
+    def run(self, inbox_id: int) -> tuple[int, float, int]:
+        """Handle one inbox row; return (exit status, CPU seconds, peak bytes)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{inbox_id}\n")
+        self.process.stdin.flush()
+        status, user, system, maxrss = self.process.stdout.readline().split()
+        return int(status), float(user) + float(system), int(maxrss) * 1024
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
 
 
 # --- drain ------------------------------------------------------------------
@@ -83,7 +115,9 @@ def watch(
     while time.monotonic() < deadline:
         done = targets.max_complaint_id(db) - base_id
         usage = procs.tree_usage(pid)
-        samples.append(Sample(time.monotonic(), done, usage.cpu, usage.rss))
+        samples.append(
+            Sample(time.monotonic(), done, usage.cpu, usage.rss, _others(usage.cpu))
+        )
         if done >= count or len(samples) % 20 == 0:
             if targets.complaints_since(db, base_id) >= count:
                 samples[-1].done = count
@@ -119,6 +153,11 @@ def summarize_drain(
         "rate": done / seconds if seconds > 0 else float("nan"),
         "cpu_per_1000": (last.cpu - first.cpu) / done * 1000 if done else float("nan"),
         "peak_rss": max(s.rss for s in samples),
+        "other_cores": (last.others - first.others) / seconds if seconds > 0 else None,
+        "timeline": [
+            (round(s.at - started, 2), s.done)
+            for s in samples[:: max(1, len(samples) // 100)]
+        ],
     }
 
 
@@ -176,15 +215,17 @@ def drain_baseline(
     ]
     base = targets.max_complaint_id(db)
     cpu, peak_rss, failures = 0.0, 0, 0
+    runner = RunOnReceive(target.env())
     started = time.monotonic()
+    others = _others(0.0)
     for inbox_id in ids:
-        status, usage = procs.run_once(
-            program_argv("baseline_runonreceive.py", str(inbox_id)), target.env()
-        )
+        status, used, peak = runner.run(inbox_id)
         failures += status != 0
-        cpu += usage.ru_utime + usage.ru_stime
-        peak_rss = max(peak_rss, usage.ru_maxrss * 1024)
+        cpu += used
+        peak_rss = max(peak_rss, peak)
     seconds = time.monotonic() - started
+    others = _others(cpu) - others
+    runner.close()
     made = targets.complaints_since(db, base)
     left = targets.unprocessed_from(db, low)
     db.close()
@@ -199,6 +240,7 @@ def drain_baseline(
         "complaints": made,
         "unprocessed_left": left,
         "processes": 1,
+        "other_cores": others / seconds,
     }
 
 
@@ -209,12 +251,14 @@ def idle(pid: int, seconds: float) -> dict[str, Any]:
     """Return the share of one core a settled, idle system uses."""
     time.sleep(SETTLE_SECONDS)
     before = procs.tree_usage(pid)
+    others = _others(before.cpu)
     time.sleep(seconds)
     after = procs.tree_usage(pid)
     return {
         "seconds": seconds,
         "cpu_share": (after.cpu - before.cpu) / seconds,
         "rss": after.rss,
+        "other_cores": (_others(after.cpu) - others) / seconds,
     }
 
 
@@ -306,6 +350,7 @@ def _serve_baseline(
     db = target.connect(autocommit=True)
     last = db.execute('SELECT MAX("ID") FROM inbox').fetchone()[0] or 0
     handled, cpu = 0, 0.0
+    runner = RunOnReceive(target.env())
     while handled < count:
         new = [
             row[0]
@@ -319,10 +364,8 @@ def _serve_baseline(
             time.sleep(0.01)
             continue
         for inbox_id in new:
-            _, usage = procs.run_once(
-                program_argv("baseline_runonreceive.py", str(inbox_id)), target.env()
-            )
-            cpu += usage.ru_utime + usage.ru_stime
+            cpu += runner.run(inbox_id)[1]
             last, handled = inbox_id, handled + 1
+    runner.close()
     db.close()
     return cpu

@@ -83,7 +83,9 @@ def create(target: Target, server_urls: dict[str, str]) -> None:
     else:
         admin_db = "postgres" if target.kind == "postgresql" else "mysql"
         admin = plain_db.connect(f"{server_urls[target.kind]}/{admin_db}", True)
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
+        # FORCE: a run that was interrupted may have left connections behind.
+        force = " WITH (FORCE)" if target.kind == "postgresql" else ""
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}{force}")
         admin.execute(f"CREATE DATABASE {BENCH_DATABASE}")
         admin.close()
     target.local_config.write_text(

@@ -239,3 +239,22 @@ def incomplete_for(
     )
     row = conn.execute(query).mappings().first()
     return models.Complaint(**row) if row else None
+
+
+def latest_by_citizen(
+    conn: sa.Connection, citizens: Iterable[str]
+) -> dict[str, models.Complaint]:
+    """Return each citizen's most recent complaint, for those who have one."""
+    citizens = sorted(set(citizens))
+    found: dict[str, models.Complaint] = {}
+    for start in range(0, len(citizens), 500):
+        chunk = citizens[start : start + 500]
+        newest = (
+            sa.select(sa.func.max(complaint.c.id))
+            .where(complaint.c.citizen.in_(chunk))
+            .group_by(complaint.c.citizen)
+        )
+        query = sa.select(complaint).where(complaint.c.id.in_(newest.scalar_subquery()))
+        for row in conn.execute(query).mappings():
+            found[row["citizen"]] = models.Complaint(**row)
+    return found

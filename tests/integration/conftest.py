@@ -26,7 +26,8 @@ import pytest
 import sqlalchemy as sa
 
 from surgad import dummyphone
-from surgad.db import gammu, inbox
+from surgad.db import gammu as db_gammu
+from surgad.db import inbox
 from tests.integration import databases
 
 REPO = Path(__file__).resolve().parents[2]
@@ -150,9 +151,9 @@ class Line:
         return daemon.wait(timeout=60)
 
     @property
-    def tables(self) -> gammu.Tables:
+    def tables(self) -> db_gammu.Tables:
         """Return gammu's tables as surgad types them on this line's database."""
-        return gammu.tables(self.engine.dialect.name)
+        return db_gammu.tables(self.engine.dialect.name)
 
     def query(self, sql: str, **params: Any) -> list[Any]:
         """Run SQL with ``:name`` parameters; gammu's columns may go unquoted.
@@ -254,7 +255,7 @@ def _times_as_text(row: dict[str, Any]) -> dict[str, Any]:
 @functools.cache
 def _gammu_identifiers() -> re.Pattern[str]:
     """Match gammu's mixed-case column names as bare words, and quoted text."""
-    names = set(re.findall(r'"([A-Za-z]+)"', gammu.schema_sql("postgresql")))
+    names = set(re.findall(r'"([A-Za-z]+)"', db_gammu.schema_sql("postgresql")))
     names = {name for name in names if name != name.lower()}
     words = "|".join(sorted(names, key=len, reverse=True))
     return re.compile(rf"""('(?:[^']|'')*'|"[^"]*")|\b({words})\b""")
@@ -341,6 +342,11 @@ def make_line(
         line.engine.dispose()
     for db in extra:
         db.drop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the throwaway database servers this run may have started."""
+    databases.stop_throwaway_servers()
 
 
 def _missing(why: str) -> None:

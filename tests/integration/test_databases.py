@@ -285,6 +285,24 @@ def test_long_message_is_one_outbox_row_and_its_parts(
     assert first.TextDecoded + "".join(row.TextDecoded for row in rest) == text
 
 
+def test_sent_counts_count_messages_not_parts(backend: str, engine: sa.Engine) -> None:
+    """sent_counts reads gammu's sentitems by message kind on every dialect."""
+    tables = gammu.tables(backend)
+    sent = [
+        {"ID": 7, "SequencePosition": position, "CreatorID": creator, "Status": status}
+        for position, creator, status in (
+            (1, "surgad/ack/AB12", "SendingOKNoReport"),
+            (2, "surgad/ack/AB12", "SendingOKNoReport"),
+        )
+    ] + [{"ID": 8, "SequencePosition": 1, "CreatorID": "x", "Status": "SendingError"}]
+    common = {"Text": "", "UDH": "", "TextDecoded": "", "SenderID": "dummy"}
+    with engine.begin() as conn:
+        conn.execute(sa.insert(tables.sentitems), [row | common for row in sent])
+    with engine.connect() as conn:
+        assert outbox.sent_counts(conn, tables) == {"ack": 1}
+        assert outbox.queued(conn, tables) == 0
+
+
 def test_emoji_sms_arrives_whole_in_inbox_and_complaint(
     make_line: Callable[..., Line],
 ) -> None:

@@ -192,3 +192,22 @@ def test_mask_always_hides_four_national_digits(size: int) -> None:
 def test_mask_never_raises_on_other_text(text: str, expected: str) -> None:
     """Names pass through; other text with digits is masked, never echoed."""
     assert phone.mask(text) == expected
+
+
+def test_mobile_fast_path_agrees_with_phonenumbers() -> None:
+    """The shortcut for everyday Indonesian mobile forms gives phonenumbers' answer."""
+    import random
+
+    import phonenumbers as pn
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        national = "8" + str(rng.randint(1, 9))
+        national += "".join(rng.choice("0123456789") for _ in range(rng.randint(7, 10)))
+        for form in ("0" + national, "62" + national, "+62" + national):
+            expected = pn.format_number(
+                pn.parse(form if form.startswith(("0", "+")) else "+" + form, "ID"),
+                pn.PhoneNumberFormat.E164,
+            ) if not (form.startswith("62") and len(national) == 9) else None
+            if expected is not None:
+                assert phone.normalise(form) == expected, form
