@@ -17,6 +17,20 @@ T = TypeVar("T")
 TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
 
 MAX_WAIT_INTERVAL = 30.0
+RETRY_ATTEMPTS = 3
+
+
+def is_transient(error: BaseException) -> bool:
+    """Tell whether an error means the database went away, not bad data."""
+    if isinstance(error, TRANSIENT):
+        return True
+    return isinstance(error, sa.exc.DBAPIError) and bool(error.connection_invalidated)
+
+
+def describe(error: BaseException) -> str:
+    """Return the first line of an error, for a log event without a traceback."""
+    text = str(getattr(error, "orig", None) or error)
+    return text.splitlines()[0] if text else type(error).__name__
 FIRST_WAIT_INTERVAL = 0.5
 
 
@@ -26,14 +40,14 @@ def _warn(state: tenacity.RetryCallState) -> None:
         "database_retry",
         attempt=state.attempt_number,
         wait=round(state.upcoming_sleep, 2),
-        error=str(error).splitlines()[0] if error else None,
+        error=describe(error) if error else None,
     )
 
 
-def database(attempts: int = 8) -> Callable[[Callable[..., T]], Callable[..., T]]:
+def database(attempts: int = RETRY_ATTEMPTS) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Retry a database call with jittered exponential backoff, then give up."""
     decorator: Callable[[Callable[..., T]], Callable[..., T]] = tenacity.retry(
-        retry=tenacity.retry_if_exception_type(TRANSIENT),
+        retry=tenacity.retry_if_exception(is_transient),
         wait=tenacity.wait_random_exponential(
             multiplier=FIRST_WAIT_INTERVAL, max=MAX_WAIT_INTERVAL
         ),
@@ -44,6 +58,6 @@ def database(attempts: int = 8) -> Callable[[Callable[..., T]], Callable[..., T]
     return decorator
 
 
-def call(function: Callable[..., T], *args: Any, attempts: int = 8) -> T:
+def call(function: Callable[..., T], *args: Any, attempts: int = RETRY_ATTEMPTS) -> T:
     """Call ``function`` under the database retry policy."""
     return database(attempts)(function)(*args)

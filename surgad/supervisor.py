@@ -13,13 +13,14 @@ import multiprocessing
 import multiprocessing.synchronize
 import os
 import signal
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from surgad import clock, config, logs, systemd, watchdog, worker
+from surgad import clock, config, logs, retry, systemd, watchdog, worker
 from surgad.db import engine as db_engine
 from surgad.db import gammu, inbox, schema
 from surgad.errors import ConfigError, WorkerLostError
@@ -63,7 +64,12 @@ def _worker_main(
         # worker finishes its batch and leaves instead of working unsupervised.
         return stopping or stop.is_set() or os.getppid() != parent
 
-    worker.drain(ctx, _should_stop, _beat, once)
+    try:
+        worker.drain(ctx, _should_stop, _beat, once)
+    except Exception:
+        # Logged as one JSON event; the supervisor sees the exit and replaces us.
+        log.exception("worker_crashed")
+        sys.exit(1)
     log.info("worker_stopped")
 
 
@@ -162,8 +168,11 @@ class Supervisor:
         try:
             escalated = watchdog.scan(self.engine, self.tables, self.settings)
             watchdog.digest(self.engine, self.tables, self.settings)
-        except Exception:
-            self.log.exception("watchdog_failed")
+        except Exception as exc:
+            if retry.is_transient(exc):
+                self.log.warning("watchdog_database_unavailable", error=retry.describe(exc))
+            else:
+                self.log.exception("watchdog_failed")
             return
         if escalated:
             self.log.info("watchdog_scan", escalated=escalated)

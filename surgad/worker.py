@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
-from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
@@ -195,9 +195,9 @@ def step(ctx: Context) -> BatchResult:
     except (Conflict, sa.exc.IntegrityError) as exc:
         log.info("batch_conflict", cursor=ctx.cursor, error=type(exc).__name__)
         return BatchResult(0, 0, 0, 0, conflict=True)
-    except retry.TRANSIENT:
-        raise
-    except Exception:
+    except Exception as exc:
+        if retry.is_transient(exc):
+            raise
         log.exception("batch_failed", cursor=ctx.cursor)
         return _one_by_one(ctx)
 
@@ -219,9 +219,9 @@ def _single(ctx: Context) -> BatchResult:
         return process_batch(ctx, limit=1)
     except (Conflict, sa.exc.IntegrityError):
         return BatchResult(0, 0, 0, 0, conflict=True)
-    except retry.TRANSIENT:
-        raise
     except Exception as exc:
+        if retry.is_transient(exc):
+            raise
         ctx.quarantined_in_a_row += 1
         if ctx.quarantined_in_a_row > MAX_QUARANTINED_IN_A_ROW:
             # Every row failing is a bug or a broken environment, not bad SMS:
@@ -248,9 +248,22 @@ def drain(
     log = logs.get(partition=ctx.partition[0])
     waiter = notify.Waiter(ctx.engine, should_stop, beat)
     progress = False
+    outage = 0.0
     while not should_stop():
         beat()
-        result = step(ctx)
+        try:
+            result = step(ctx)
+        except Exception as exc:
+            if not retry.is_transient(exc):
+                raise
+            # The database is away: keep running (and beating), say so, retry.
+            outage = min(outage * 2 or 1.0, retry.MAX_WAIT_INTERVAL)
+            log.warning("database_unavailable", retry_in=outage, error=retry.describe(exc))
+            waiter.wait(outage)
+            continue
+        if outage:
+            log.info("database_back")
+            outage = 0.0
         progress = progress or result.settled > 0 or result.conflict
         if result.read:
             log.debug(

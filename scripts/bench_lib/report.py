@@ -13,6 +13,8 @@ from typing import Any
 
 import plain_db
 
+from bench_lib.targets import REPO
+
 # Targets for a 2-core machine: (metric, database) -> (comparison, bound).
 TARGETS: dict[tuple[str, str], tuple[str, float]] = {
     ("rate", "sqlite"): (">=", 10_000),
@@ -40,6 +42,10 @@ def machine(server_urls: dict[str, str]) -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "gammu_smsd": _first_line(["gammu-smsd", "--version"]),
+        "surgad_commit": _first_line(["git", "-C", str(REPO), "describe", "--always"]),
+        "surgad_changed_files": len(
+            _lines(["git", "-C", str(REPO), "status", "--short", "surgad"])
+        ),
     }
     queries = {"postgresql": "SHOW server_version", "mysql": "SELECT VERSION()"}
     for kind, url in server_urls.items():
@@ -68,12 +74,17 @@ def _mem_total_kib() -> int:
     return 0
 
 
-def _first_line(argv: list[str]) -> str:
+def _lines(argv: list[str]) -> list[str]:
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
     except OSError:
-        return "not installed"
-    return out.strip().splitlines()[0] if out.strip() else "unknown"
+        return []
+    return out.strip().splitlines()
+
+
+def _first_line(argv: list[str]) -> str:
+    found = _lines(argv)
+    return found[0] if found else "unknown"
 
 
 def machine_lines(info: dict[str, Any]) -> list[str]:
@@ -82,6 +93,12 @@ def machine_lines(info: dict[str, Any]) -> list[str]:
         f"Linux {info['kernel']}, Python {info['python']}",
         f"Databases: SQLite {info['sqlite']}, PostgreSQL {info.get('postgresql', '-')}, "
         f"MariaDB {info.get('mysql', '-')}; {info['gammu_smsd']}",
+        f"surgad at commit {info['surgad_commit']}"
+        + (
+            f" with {info['surgad_changed_files']} uncommitted file(s) in surgad/"
+            if info["surgad_changed_files"]
+            else ""
+        ),
     ]
 
 

@@ -72,7 +72,9 @@ def _options(url: sa.URL) -> dict[str, Any]:
     if backend == "sqlite":
         return {"poolclass": sa.pool.NullPool}
     defaults = _SERVER_CONNECT_ARGS.get(backend, {})
-    connect_args = {key: value for key, value in defaults.items() if key not in url.query}
+    connect_args = {
+        key: value for key, value in defaults.items() if key not in url.query
+    }
     # A pooled connection may have died with its server: test it before use,
     # so a restarted server costs one failed batch, not one per pooled socket.
     options: dict[str, Any] = {"pool_pre_ping": True, "connect_args": connect_args}

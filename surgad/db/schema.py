@@ -37,6 +37,7 @@ def init(engine: sa.Engine) -> list[str]:
             raise DatabaseError(
                 f"gammu schema is v{version}; surgad needs v{gammu.SCHEMA_VERSION}"
             )
+        _check_engines(conn)
     with engine.connect() as conn:
         before = _current(conn)
         command.upgrade(alembic_config(conn), "head")
@@ -64,6 +65,26 @@ def _check_charset(conn: sa.Connection) -> None:
         )
 
 
+def _check_engines(conn: sa.Connection) -> None:
+    """Refuse gammu tables that cannot take part in a transaction.
+
+    gammu's own mysql.sql creates MyISAM tables: there an outbox row could be
+    sent without its parts, and a claim would lock whole tables.
+    """
+    if conn.dialect.name != "mysql":
+        return
+    found = conn.exec_driver_sql(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = DATABASE() AND engine <> 'InnoDB' "
+        "AND table_name IN ('inbox', 'outbox', 'outbox_multipart', 'sentitems', "
+        "'phones', 'gammu') ORDER BY table_name"
+    )
+    names = [row[0] for row in found]
+    if names:
+        fix = "; ".join(f"ALTER TABLE {name} ENGINE=InnoDB" for name in names)
+        raise DatabaseError(f"gammu tables {', '.join(names)} are not InnoDB: {fix}")
+
+
 def _current(conn: sa.Connection) -> str | None:
     context = MigrationContext.configure(
         conn, opts={"version_table": "surgad_alembic_version"}
@@ -81,6 +102,7 @@ def check(engine: sa.Engine) -> None:
                 f"gammu schema version is {version}, expected "
                 f"{gammu.SCHEMA_VERSION}: run 'surgad db init'"
             )
+        _check_engines(conn)
         head = ScriptDirectory.from_config(alembic_config(conn)).get_current_head()
         if _current(conn) != head:
             raise DatabaseError("surgad tables are not current: run 'surgad db init'")

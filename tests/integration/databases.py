@@ -244,7 +244,13 @@ def _start_mariadb(
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = sa.URL.create(
-        "mysql+pymysql", "root", None, "127.0.0.1", port, "mysql", {"charset": "utf8mb4"}
+        "mysql+pymysql",
+        "root",
+        None,
+        "127.0.0.1",
+        port,
+        "mysql",
+        {"charset": "utf8mb4"},
     )
     return process, url
 
@@ -332,7 +338,7 @@ def create(backend: str, directory: Path) -> Database:
     name = f"{_PREFIX}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with _admin(backend) as conn:
         if backend == "postgresql":
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" ENCODING \'UTF8\'')
+            conn.exec_driver_sql(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8'")
         else:
             conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     url = admin_url(backend).set(database=name)

@@ -16,6 +16,7 @@ from alembic import command
 from surgad import clock, codec, dummyphone
 from surgad.db import engine as db_engine
 from surgad.db import gammu, inbox, notify, outbox, schema
+from surgad.errors import DatabaseError
 from tests.integration import databases
 from tests.integration.conftest import Line, wait_for
 from tests.integration.test_crash import TEXTS, insert_like_gammu
@@ -56,7 +57,9 @@ def inbox_rows(count: int, start: int = 0) -> list[dict[str, Any]]:
 def store(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
     """Insert inbox rows through ``engine`` (times as text on SQLite)."""
     if engine.dialect.name == "sqlite":
-        rows = [row | {"ReceivingDateTime": str(row["ReceivingDateTime"])} for row in rows]
+        rows = [
+            row | {"ReceivingDateTime": str(row["ReceivingDateTime"])} for row in rows
+        ]
     with engine.begin() as conn:
         conn.execute(sa.insert(gammu.tables(engine.dialect.name).inbox), rows)
 
@@ -124,6 +127,23 @@ def test_db_init_creates_the_schema_gammu_smsd_ships(
         assert gammu.installed_version(conn) == gammu.SCHEMA_VERSION
 
 
+@pytest.mark.parametrize("backend", ["mysql"])
+def test_db_init_refuses_gammus_myisam_tables(database: databases.Database) -> None:
+    """A database made with gammu's own mysql.sql is refused, naming the fix."""
+    example = GAMMU_EXAMPLES / EXAMPLE_FILE["mysql"]
+    if not example.is_file():
+        pytest.skip(f"{example} is not installed (Debian package gammu-smsd)")
+    engine = db_engine.create(database.url_text)
+    try:
+        with engine.begin() as conn:
+            for statement in gammu.statements(example.read_text(encoding="utf-8")):
+                conn.exec_driver_sql(statement)
+        with pytest.raises(DatabaseError, match="ALTER TABLE inbox ENGINE=InnoDB"):
+            schema.init(engine)
+    finally:
+        engine.dispose()
+
+
 @SERVERS
 def test_server_tables_are_transactional_and_keep_emoji(
     backend: str, engine: sa.Engine
@@ -146,7 +166,9 @@ def test_server_tables_are_transactional_and_keep_emoji(
 
 
 @SERVERS
-def test_claimed_rows_are_skipped_not_waited_for(backend: str, engine: sa.Engine) -> None:
+def test_claimed_rows_are_skipped_not_waited_for(
+    backend: str, engine: sa.Engine
+) -> None:
     """A second claimer gets the next rows at once; a claim ends with its transaction."""
     tables = gammu.tables(backend)
     store(engine, inbox_rows(10))
@@ -155,7 +177,9 @@ def test_claimed_rows_are_skipped_not_waited_for(backend: str, engine: sa.Engine
             mine = inbox.fetch_batch(first, tables, after_id=0, limit=4, lock=True)
             with second.begin():
                 started = time.monotonic()
-                theirs = inbox.fetch_batch(second, tables, after_id=0, limit=4, lock=True)
+                theirs = inbox.fetch_batch(
+                    second, tables, after_id=0, limit=4, lock=True
+                )
                 waited = time.monotonic() - started
         with second.begin():
             again = inbox.fetch_batch(second, tables, after_id=0, limit=4, lock=True)
@@ -256,7 +280,9 @@ def explain(conn: sa.Connection, statement: str, parameters: Any) -> str:
     if dialect == "sqlite":
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
         return " ".join(str(row[-1]) for row in rows)
-    conn.exec_driver_sql("ANALYZE " + ("inbox" if dialect == "postgresql" else "TABLE inbox"))
+    conn.exec_driver_sql(
+        "ANALYZE " + ("inbox" if dialect == "postgresql" else "TABLE inbox")
+    )
     rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
     return " ".join(" ".join(str(value) for value in row) for row in rows)
 
