@@ -186,7 +186,7 @@ def stats(state: cli_state.State, as_json: bool) -> None:
 
 
 for _command in (cli_staff.complaints, cli_admin.units, cli_admin.heads,
-                 cli_admin.senders, cli_admin.report):
+                 cli_admin.senders, cli_admin.report, cli_admin.modems):
     cli.add_command(_command)
 
 

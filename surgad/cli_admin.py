@@ -11,12 +11,15 @@ import json
 import click
 
 from surgad import cli_state, clock, directory, phone
+from surgad import modems as surgad_modems
 from surgad import report as report_module
 from surgad.cli_state import State, pass_state
 from surgad.db import complaints as db_complaints
 from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
 from surgad.db import gammu, history
+from surgad.db import inbox as db_inbox
+from surgad.db import modems as db_modems
 
 
 def _number(value: str, state: State) -> str:
@@ -186,3 +189,39 @@ def report(state: State, start: dt.datetime, end: dt.datetime, form: str) -> Non
         click.echo(buffer.getvalue(), nl=False)
     else:
         cli_state.table(rows, columns, "no complaints in that period")
+
+
+@click.command("modems")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def modems(state: State, as_json: bool) -> None:
+    """Each modem: heartbeat, signal, SMS sent/received in the last hour, queue, failures."""
+    engine = state.engine()
+    tables = gammu.tables(engine.dialect.name)
+    with db_engine.reading(engine) as conn:
+        now = db_inbox.database_now(conn)
+        hour_ago = now - dt.timedelta(hours=1)
+        phones = db_modems.phones(conn, tables)
+        sent = db_modems.sent_since(conn, tables, hour_ago)
+        failed = db_modems.sent_since(conn, tables, hour_ago, failed=True)
+        received = db_modems.received_since(conn, tables, hour_ago)
+        waiting = db_modems.queued(conn, tables)
+    rows: list[dict[str, object]] = [
+        {
+            "phone_id": row["id"],
+            "alive": surgad_modems.is_alive(row, now, state.settings.status_frequency),
+            "heartbeat": str(row["heartbeat"]),
+            "signal": row["signal"],
+            "sent_1h": sent.get(row["id"], 0),
+            "received_1h": received.get(row["id"], 0),
+            "queued": waiting.get(row["id"], 0),
+            "failed_1h": failed.get(row["id"], 0),
+        }
+        for row in phones
+    ]
+    if as_json:
+        click.echo(json.dumps({"modems": rows, "queued_for_any": waiting.get(None, 0)},
+                              indent=2))
+        return
+    cli_state.table(rows, list(rows[0]) if rows else [], "no modem has registered yet")
+    click.echo(f"queued for any modem: {waiting.get(None, 0)}")

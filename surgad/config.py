@@ -55,6 +55,8 @@ class Settings:
     complaints_per_hour: int
     replies_per_hour: int
     digest_time: str | None
+    status_frequency: float
+    sim_hourly_budget: int
     region: str
     mayor_numbers: tuple[str, ...]
     triage_unit: str
@@ -221,6 +223,8 @@ def _build(
         complaints_per_hour=read.integer("limits.complaints_per_hour", 5, 1, 10_000),
         replies_per_hour=read.integer("limits.replies_per_hour", 10, 1, 10_000),
         digest_time=_digest_time(read),
+        status_frequency=read.number("modems.status_frequency", 60, 1, 3600),
+        sim_hourly_budget=read.integer("modems.hourly_budget", 300, 1, 100_000),
         region=region,
         mayor_numbers=_mayor(read, region),
         triage_unit=triage,

@@ -32,6 +32,7 @@ class InboxRow:
     coding: str
     udh: str
     sms_class: int
+    recipient: str = ""  # PhoneID of the gammu-smsd (modem) that received it
 
 
 @dataclasses.dataclass(frozen=True)

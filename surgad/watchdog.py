@@ -12,11 +12,12 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from surgad import clock, directory, logs, messages, tickets
+from surgad import clock, directory, logs, messages, modems, tickets
 from surgad.config import Settings
 from surgad.db import complaints, gammu, models, outbox
 from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
+from surgad.db import modems as db_modems
 
 SCAN_LIMIT = 500
 
@@ -29,6 +30,12 @@ def scan(
 ) -> int:
     """Queue the escalations and reminders now due; return the escalations."""
     now = now or clock.utc_now()
+    with db_engine.reading(engine) as conn:
+        stuck = modems.silent_with_queue(conn, tables, settings.status_frequency)
+    if stuck:
+        with db_engine.writing(engine) as conn:
+            moved = db_modems.release(conn, tables, stuck)
+        logs.get().warning("modem_silent", modems=stuck, released=moved)
     total = 0
     while True:
         with db_engine.writing(engine) as conn:

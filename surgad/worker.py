@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -25,6 +26,7 @@ from surgad import (
     directory,
     intake,
     logs,
+    modems,
     retry,
     routing,
 )
@@ -35,6 +37,7 @@ from surgad.db import engine as db_engine
 from surgad.errors import WorkerLostError
 
 MAX_QUARANTINED_IN_A_ROW = 3
+POOL_REFRESH_INTERVAL = 10.0
 
 
 class Conflict(Exception):
@@ -53,6 +56,8 @@ class Context:
     cursor: int = 0
     roster: directory.Directory | None = None
     quarantined_in_a_row: int = 0
+    pool: modems.Pool | None = None
+    pool_loaded: float = 0.0
     write_lock: AbstractContextManager[Any] = dataclasses.field(
         default_factory=contextlib.nullcontext
     )
@@ -150,11 +155,21 @@ def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> int:
     for new, complaint_id in zip(batch.new, complaint_ids, strict=True):
         sms += routing.complaint_sms(new, complaint_id, ctx.settings, roster)
         outcomes += routing.complaint_outcomes(new, complaint_id, sorting, now)
-    outbox.queue(conn, ctx.tables, sms)
+    recipients = {m.sender: m.rows[0].recipient for m in sorting.messages}
+    outbox.queue(conn, ctx.tables, modems.assign(_pool(ctx, conn), sms, recipients))
     inbox.record_outcomes(conn, outcomes)
     db_directory.log_replies(conn, batch.reply_log, now)
     complaints.add_events(conn, batch.events)
     return len(complaint_ids)
+
+
+def _pool(ctx: Context, conn: sa.Connection) -> modems.Pool:
+    """Return the live modems, re-read every few seconds."""
+    if ctx.pool is None or time.monotonic() - ctx.pool_loaded > POOL_REFRESH_INTERVAL:
+        ctx.pool = modems.load(conn, ctx.tables, ctx.settings.status_frequency,
+                               ctx.settings.sim_hourly_budget)
+        ctx.pool_loaded = time.monotonic()
+    return ctx.pool
 
 
 def _roster(ctx: Context, conn: sa.Connection) -> directory.Directory:

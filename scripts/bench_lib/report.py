@@ -164,7 +164,7 @@ def table(kind: str, systems: dict[str, dict[str, Any]]) -> list[str]:
         cells = [
             _cell(values[name], fmt, systems.get(name, {}), key) for name in COLUMNS
         ]
-        ratio = _ratio(values["surgad"], values["baseline"])
+        ratio = "" if key == "others" else _ratio(values["surgad"], values["baseline"])
         bound = TARGETS.get((key, kind)) or TARGETS.get((key, "*"))
         target = (
             f"{bound[0].replace('>=', '≥').replace('<=', '≤')} {bound[1]:g}"

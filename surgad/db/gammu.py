@@ -151,6 +151,7 @@ def _sentitems(meta: sa.MetaData, types: _Types) -> sa.Table:
         sa.Column("ID", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("SequencePosition", sa.Integer, primary_key=True),
         sa.Column("SendingDateTime", types.time),
+        sa.Column("UpdatedInDB", types.time),
         sa.Column("DestinationNumber", sa.String),
         sa.Column("Coding", sa.String),
         sa.Column("UDH", sa.Text),

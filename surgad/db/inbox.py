@@ -25,6 +25,7 @@ _COLUMNS = (
     "Coding",
     "UDH",
     "Class",
+    "RecipientID",
 )
 
 
@@ -43,6 +44,7 @@ def _row(values: Sequence[Any]) -> intake.InboxRow:
         coding=values[5] or "",
         udh=values[6] or "",
         sms_class=int(values[7]) if values[7] is not None else -1,
+        recipient=values[8] or "",
     )
 
 

@@ -28,6 +28,7 @@ class Sms:
     text: str
     creator: str
     priority: int = PRIORITY_NORMAL
+    via: str | None = None  # gammu PhoneID of the modem to send it; None = any
 
 
 def _row(
@@ -43,6 +44,7 @@ def _row(
         "MultiPart": tables.flag(multipart),
         "CreatorID": sms.creator,
         "Priority": sms.priority,
+        "SenderID": sms.via,
         "Retries": 0,
         "Status": "Reserved",
     }

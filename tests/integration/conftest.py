@@ -166,6 +166,11 @@ class Line:
             statement = _portable(sql, self.engine.dialect.name)
             return list(conn.execute(sa.text(statement), params))
 
+    def query_write(self, sql: str, **params: Any) -> None:
+        """Run one writing statement (same quoting rules as ``query``) and commit."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(_portable(sql, self.engine.dialect.name)), params)
+
     def scalar(self, sql: str, **params: Any) -> Any:
         return self.query(sql, **params)[0][0]
 

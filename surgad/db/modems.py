@@ -1,0 +1,77 @@
+"""Read gammu-smsd's modem heartbeats and the traffic of each modem."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from surgad import clock
+from surgad.db import gammu
+
+
+def phones(conn: sa.Connection, tables: gammu.Tables) -> list[dict[str, Any]]:
+    """Return every gammu-smsd that registered, with its last heartbeat."""
+    table = tables.phones
+    query = sa.select(
+        table.c.ID, table.c.IMEI, table.c.UpdatedInDB, table.c.TimeOut,
+        table.c.Signal, table.c.Sent, table.c.Received,
+    ).order_by(table.c.ID)
+    return [
+        {
+            "id": row[0], "imei": row[1], "heartbeat": clock.parse_db_time(row[2]),
+            "timeout": clock.parse_db_time(row[3]), "signal": row[4],
+            "sent_total": row[5], "received_total": row[6],
+        }
+        for row in conn.execute(query)
+    ]
+
+
+def sent_since(
+    conn: sa.Connection, tables: gammu.Tables, since: dt.datetime, failed: bool = False
+) -> dict[str, int]:
+    """Count SMS parts each modem sent (or failed to send) since a database time."""
+    sent = tables.sentitems
+    query = (
+        sa.select(sent.c.SenderID, sa.func.count())
+        .where(sent.c.UpdatedInDB >= since)
+        .group_by(sent.c.SenderID)
+    )
+    if failed:
+        query = query.where(sent.c.Status.in_(("SendingError", "Error")))
+    return {str(phone): int(count) for phone, count in conn.execute(query)}
+
+
+def received_since(
+    conn: sa.Connection, tables: gammu.Tables, since: dt.datetime
+) -> dict[str, int]:
+    """Count inbox rows each modem stored since a database time (approximate:
+    a row's UpdatedInDB moves when surgad marks it processed)."""
+    inbox = tables.inbox
+    query = (
+        sa.select(inbox.c.RecipientID, sa.func.count())
+        .where(inbox.c.UpdatedInDB >= since)
+        .group_by(inbox.c.RecipientID)
+    )
+    return {str(phone): int(count) for phone, count in conn.execute(query)}
+
+
+def queued(conn: sa.Connection, tables: gammu.Tables) -> dict[str | None, int]:
+    """Count outbox rows waiting per assigned modem (None: any modem)."""
+    outbox = tables.outbox
+    query = sa.select(outbox.c.SenderID, sa.func.count()).group_by(outbox.c.SenderID)
+    return {phone or None: int(count) for phone, count in conn.execute(query)}
+
+
+def release(conn: sa.Connection, tables: gammu.Tables, phone_ids: Iterable[str]) -> int:
+    """Let any modem send what was queued for the given (silent) modems."""
+    ids = sorted(set(phone_ids))
+    if not ids:
+        return 0
+    outbox = tables.outbox
+    result = conn.execute(
+        sa.update(outbox).where(outbox.c.SenderID.in_(ids)).values(SenderID=None)
+    )
+    return int(result.rowcount)
