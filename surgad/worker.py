@@ -207,7 +207,7 @@ def step(ctx: Context) -> BatchResult:
         if result.settled:
             ctx.quarantined_in_a_row = 0
         return result
-    except (Conflict, sa.exc.IntegrityError) as exc:
+    except (Conflict, inbox.RowsBusy, sa.exc.IntegrityError) as exc:
         log.info("batch_conflict", cursor=ctx.cursor, error=type(exc).__name__)
         return BatchResult(0, 0, 0, 0, conflict=True)
     except Exception as exc:
@@ -232,7 +232,7 @@ def _single(ctx: Context) -> BatchResult:
         return BatchResult(0, 0, 0, 0)
     try:
         return process_batch(ctx, limit=1)
-    except (Conflict, sa.exc.IntegrityError):
+    except (Conflict, inbox.RowsBusy, sa.exc.IntegrityError):
         return BatchResult(0, 0, 0, 0, conflict=True)
     except Exception as exc:
         if retry.is_transient(exc):
@@ -292,6 +292,6 @@ def drain(
         if once and not progress:
             return
         ctx.cursor = 0
-        if not progress:
+        if not progress or result.conflict:  # idle, or rows busy elsewhere
             waiter.wait(ctx.settings.poll_interval)
         progress = False

@@ -48,6 +48,10 @@ def _row(values: Sequence[Any]) -> intake.InboxRow:
     )
 
 
+class RowsBusy(Exception):
+    """Unprocessed rows exist, but other transactions hold every one of them."""
+
+
 def fetch_batch(
     conn: sa.Connection,
     tables: gammu.Tables,
@@ -105,11 +109,15 @@ def _claim_by_id(
     """
     inbox = tables.inbox
     find = sa.select(inbox.c.ID).where(tables.unprocessed())
+    passed_over = False
     while True:
         ids = list(
             conn.execute(_batch(tables, find, after_id, limit, partition)).scalars()
         )
         if not ids:
+            if passed_over:
+                # Rows are there but locked right now: not an empty inbox.
+                raise RowsBusy(f"unprocessed rows above {after_id} are locked")
             return []
         claim = (
             _select(tables)
@@ -120,6 +128,7 @@ def _claim_by_id(
         claimed = [_row(values) for values in conn.execute(claim)]
         if claimed:
             return claimed
+        passed_over = True
         after_id = ids[-1]
 
 
