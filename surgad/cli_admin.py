@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import math
 
 import click
 
@@ -67,6 +68,8 @@ def units_list(state: State, as_json: bool) -> None:
 def units_set_deadline(state: State, unit: str, hours: float) -> None:
     """Set how many hours a unit has to follow up new complaints."""
     code = _code(unit, state)
+    if not math.isfinite(hours):
+        raise click.BadParameter("must be a number of hours", param_hint="HOURS")
     with db_engine.writing(state.engine()) as conn:
         db_directory.set_deadline(conn, code, hours, cli_state.actor(), clock.utc_now())
     click.echo(f"{code}: deadline {hours:g} hours for new complaints")

@@ -9,6 +9,7 @@ wrong, and stops start-up before anything touches the database.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -164,6 +165,8 @@ class _Reader:
         value = self.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, f"must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise self.fail(key, f"must be a finite number, got {value}")
         if not low <= value <= high:
             raise self.fail(key, f"must be between {low:g} and {high:g}, got {value}")
         return float(value)

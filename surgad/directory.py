@@ -7,6 +7,7 @@ the CLI; each worker reloads this directory every few seconds.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Mapping
 
@@ -57,7 +58,11 @@ def load(conn: sa.Connection, settings: Settings) -> Directory:
         for number in numbers:
             units_of.setdefault(number, []).append(code)
     deadlines = {code: unit.deadline_hours for code, unit in settings.units.items()}
-    deadlines.update(db_directory.deadline_settings(conn))
+    deadlines.update({
+        code: hours
+        for code, hours in db_directory.deadline_settings(conn).items()
+        if math.isfinite(hours) and hours > 0
+    })
     blocked = {row["number"] for row in db_directory.blocked_numbers(conn)}
     return Directory(
         heads=heads,

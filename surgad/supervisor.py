@@ -39,6 +39,7 @@ def _worker_main(
     stop: multiprocessing.synchronize.Event,
     log_level: str,
     write_lock: multiprocessing.synchronize.Lock,
+    supervisor_pid: int,
 ) -> None:
     """Run one worker process until the supervisor says stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -49,7 +50,6 @@ def _worker_main(
         stopping = True
 
     signal.signal(signal.SIGTERM, _on_term)
-    parent = os.getppid()
     logs.setup(log_level)
     settings = config.load([Path(path) for path in paths])
     ctx = worker.make_context(settings, (index, count), write_lock)
@@ -62,7 +62,7 @@ def _worker_main(
     def _should_stop() -> bool:
         # A supervisor killed with SIGKILL cannot tell its workers: an orphaned
         # worker finishes its batch and leaves instead of working unsupervised.
-        return stopping or stop.is_set() or os.getppid() != parent
+        return stopping or stop.is_set() or os.getppid() != supervisor_pid
 
     try:
         worker.drain(ctx, _should_stop, _beat, once)
@@ -130,6 +130,7 @@ class Supervisor:
                 self.stop,
                 self.log_level,
                 self.write_lock,
+                os.getpid(),
             ),
         )
         proc.start()

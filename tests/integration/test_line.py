@@ -117,7 +117,8 @@ def test_duplicate_rows_open_one_complaint(make_line: Callable[..., Line]) -> No
             "SELECT outcome FROM surgad_inbox_outcome ORDER BY inbox_id"
         )
     ]
-    assert outcomes == ["complaint", "duplicate", "duplicate"]
+    # Any one copy may become the complaint (two workers race for them).
+    assert sorted(outcomes) == ["complaint", "duplicate", "duplicate"]
     line.wait_outbox_empty()
     assert len(by_kind(line, "ack")) == 1
 
