@@ -92,6 +92,8 @@ def accept(act: Act, complaint: models.Complaint) -> list[outbox.Sms]:
 def progress(act: Act, complaint: models.Complaint, note: str) -> list[outbox.Sms]:
     """Record a progress note; it counts as follow-up. Tell the citizen once."""
     note = " ".join(note.split())
+    if not note:
+        raise StateError("a progress note needs some text")
     if complaint.last_note == note:
         return []
     _change(act, complaint, [models.OPEN, models.ACKED], "progress", note,

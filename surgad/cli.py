@@ -150,11 +150,14 @@ def classify_cmd(
 
 def _csv_texts(path: Path | None) -> list[str]:
     assert path is not None
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "text" not in reader.fieldnames:
-            raise click.BadParameter("the CSV has no 'text' column", param_hint="--csv")
-        return [row["text"] or "" for row in reader]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or "text" not in reader.fieldnames:
+                raise click.BadParameter("the CSV has no 'text' column", param_hint="--csv")
+            return [row["text"] or "" for row in reader]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise click.BadParameter(f"not a UTF-8 CSV file ({exc})", param_hint="--csv") from None
 
 
 @cli.command()

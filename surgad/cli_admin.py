@@ -174,8 +174,11 @@ def report(state: State, start: dt.datetime, end: dt.datetime, form: str) -> Non
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     zone = state.settings.zone
-    low = clock.local_to_utc(start, zone)
-    high = clock.local_to_utc(end + dt.timedelta(days=1), zone)
+    try:
+        low = clock.local_to_utc(start, zone)
+        high = clock.local_to_utc(end + dt.timedelta(days=1), zone)
+    except OverflowError:
+        raise click.BadParameter("dates out of range", param_hint="--from/--to") from None
     engine = state.engine()
     with db_engine.reading(engine) as conn:
         found = db_complaints.received_between(conn, low, high)

@@ -55,7 +55,7 @@ def show(state: State, ticket: str, as_json: bool) -> None:
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
         return
     for key, value in record.items():
-        click.echo(f"{key:>15}: {value if value is not None else ''}")
+        click.echo(f"{key:>15}: {cli_state.printable(value) if value is not None else ''}")
 
 
 @complaints.command("history")
@@ -118,6 +118,8 @@ def ack(state: State, ticket: str) -> None:
 @pass_state
 def note(state: State, ticket: str, note: str) -> None:
     """Record progress; the citizen is told."""
+    if not note.strip():
+        raise click.BadParameter("the note must not be empty", param_hint="--note")
     _run(state, ticket, lambda act, c: actions.progress(act, c, note), "noted")
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import getpass
 import os
+import re
 from pathlib import Path
 
 import click
@@ -47,12 +48,21 @@ def actor() -> str:
     return os.environ.get("SUDO_USER") or getpass.getuser()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """Neutralise control characters (a citizen's SMS must not drive a terminal)."""
+    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(text))
+
+
 def table(rows: list[dict[str, object]], columns: list[str], empty: str) -> None:
     """Print rows as a plain aligned table for people."""
     if not rows:
         click.echo(empty)
         return
-    widths = {col: max(len(col), *(len(str(row[col])) for row in rows)) for col in columns}
+    cells = [{col: printable(row[col]).replace("\n", " ") for col in columns} for row in rows]
+    widths = {col: max(len(col), *(len(cell[col]) for cell in cells)) for col in columns}
     click.echo("  ".join(col.upper().ljust(widths[col]) for col in columns).rstrip())
-    for row in rows:
-        click.echo("  ".join(str(row[col]).ljust(widths[col]) for col in columns).rstrip())
+    for cell in cells:
+        click.echo("  ".join(cell[col].ljust(widths[col]) for col in columns).rstrip())

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+
 from surgad import phone
 from surgad.errors import ConfigError
 
@@ -97,6 +99,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "-", "permission denied") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "-", f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "-", "not UTF-8 text") from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), "-", "is a directory, not a file") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "-", f"cannot read: {exc.strerror}") from None
 
 
 def _merge(
@@ -197,11 +205,44 @@ class _Reader:
             raise self.fail(key, f"not a phone number: {exc}") from None
 
 
+_KNOWN = {
+    "database": {"url"},
+    "service": {
+        "timezone", "region", "workers", "batch_size", "poll_interval", "hold_window",
+        "watchdog_interval", "heartbeat_timeout", "shutdown_timeout",
+        "triage_threshold", "mask_citizen_numbers",
+    },
+    "conversation": {"followup_hours", "reopen_days", "reminder_hours"},
+    "limits": {"complaints_per_hour", "replies_per_hour"},
+    "mayor": {"numbers", "digest_time"},
+    "modems": {"status_frequency", "hourly_budget"},
+    "units": {"file"},
+    "deadlines": None,  # any unit code
+}
+
+
+def _reject_unknown(read: _Reader) -> None:
+    """Refuse keys surgad does not know: a typo must not pass silently."""
+    for section, value in read.data.items():
+        if section not in _KNOWN:
+            raise read.fail(section, f"unknown section (known: {', '.join(_KNOWN)})")
+        keys = _KNOWN[section]
+        if keys is None or not isinstance(value, Mapping):
+            continue
+        for key in value:
+            if key not in keys:
+                known = ", ".join(sorted(keys))
+                raise read.fail(f"{section}.{key}", f"unknown key (known: {known})")
+
+
 def _build(
     data: Mapping[str, Any], origin: Mapping[str, str], paths: Sequence[Path]
 ) -> Settings:
     read = _Reader(data, origin)
+    _reject_unknown(read)
     region = read.string("service.region", "ID")
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise read.fail("service.region", f"unknown region {region!r} (e.g. ID)")
     timezone = _timezone(read)
     units_data = _units_file(read, paths)
     units = _deadlines(read, _units(_Reader(units_data[0], units_data[1]), region))

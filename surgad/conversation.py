@@ -16,7 +16,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from surgad import actions, classifier, commands, directory, intake, messages, tickets
+from surgad import (
+    actions,
+    classifier,
+    commands,
+    directory,
+    identity,
+    intake,
+    messages,
+    tickets,
+)
 from surgad.config import Settings
 from surgad.db import complaints, models, outbox
 from surgad.db import directory as db_directory
@@ -28,8 +37,6 @@ LIST_LIMIT = 40
 # Our own texts start like this; an auto-responder echoing them must not get
 # an answer, or two machines would text each other forever.
 _ECHO = re.compile(r"^\s*(SURGA\b|ESKALASI SURGA|TEGURAN WALI KOTA)", re.IGNORECASE)
-_SURGA_FORMAT = re.compile(r"^\s*(?P<nik>\d{16})\s*#\s*(?P<name>[^#]{1,100}?)\s*#\s*(?P<text>.+)$",
-                           re.DOTALL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +52,14 @@ class NewComplaint:
     nik: str | None = None
     name: str | None = None
     acknowledge: bool = True
+    # Same-topic SMS from the same number later in the same batch.
+    additions: list[intake.Message] = dataclasses.field(default_factory=list)
+
+    def full_text(self) -> str:
+        """Return the complaint text with this batch's additions appended."""
+        return self.text + "".join(
+            "\n+ " + identity.split(m.text).body for m in self.additions
+        )
 
 
 class Batch:
@@ -63,6 +78,7 @@ class Batch:
         self.roster = roster
         self.now = now
         self.new: list[NewComplaint] = []
+        self.pending: dict[str, NewComplaint] = {}
         self.sms: list[outbox.Sms] = []
         self.outcomes: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
@@ -147,18 +163,18 @@ class Batch:
             self.settle(message, models.REJECTED, keys, "over the hourly complaint limit")
             return
         self.opened[number] += 1
-        nik = name = None
-        text = message.text
-        if match := _SURGA_FORMAT.match(text):
-            nik, name, text = match.group("nik"), match.group("name"), match.group("text")
+        parts = identity.split(message.text)
+        nik, name, text = parts.nik, parts.name, parts.body
         # The classifier's route() already sent low-confidence text to triage.
         triage = found.code == self.settings.triage_unit or found.code not in self.settings.units
         unit = self.settings.triage_unit if triage else str(found.code)
         acknowledge = self.replied[number] < self.settings.replies_per_hour
         if acknowledge:
             self.replied[number] += 1
-        self.new.append(NewComplaint(message, text.strip(), unit, found.confidence,
-                                     found.kelurahan, triage, nik, name, acknowledge))
+        new = NewComplaint(message, text.strip(), unit, found.confidence,
+                           found.kelurahan, triage, nik, name, acknowledge)
+        self.new.append(new)
+        self.pending[number] = new
 
     def _not_complaint(self, message: intake.Message, found: classifier.Classification,
                        keys: dict[int, str]) -> None:
@@ -231,12 +247,18 @@ class Batch:
                    keys: dict[int, str]) -> bool:
         """Append a message that continues an open complaint of the same number."""
         target = self._continues(message, found)
-        if target is None:
+        pending = self.pending.get(message.sender)
+        joins_pending = pending is not None and found.code == pending.unit
+        if target is None and not joins_pending:
             return False
         if self.opened[message.sender] >= self.settings.complaints_per_hour:
             self.settle(message, models.REJECTED, keys, "over the hourly complaint limit")
             return True
         self.opened[message.sender] += 1
+        if target is None and pending is not None:
+            pending.additions.append(message)  # written with the new complaint
+            return True
+        assert target is not None
         self._add_to(target, message, keys, "followup", None)
         return True
 
@@ -258,10 +280,10 @@ class Batch:
         assert target.id is not None
         ticket = tickets.encode(target.id)
         self.latest.pop(message.sender, None)
-        complaints.append_text(self.conn, target.id, message.text)
+        complaints.append_text(self.conn, target.id, identity.split(message.text).body)
         self.events.append({"complaint_id": target.id, "at": self.now, "actor": "citizen",
                             "action": action, "detail": message.text})
-        text = messages.followup(ticket, message.text, message.sender,
+        text = messages.followup(ticket, identity.split(message.text).body, message.sender,
                                  self.settings.mask_citizen_numbers)
         self.sms += [outbox.Sms(head, text, outbox.creator("forward", ticket))
                      for head in self.roster.heads_of(target.unit_code)]

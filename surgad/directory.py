@@ -50,8 +50,10 @@ class Directory:
 def load(conn: sa.Connection, settings: Settings) -> Directory:
     """Read the directory; the CLI's settings win over the config files."""
     stored = db_directory.heads(conn)
+    managed = db_directory.managed_units(conn)
     heads = {
-        code: tuple(stored.get(code, unit.heads)) for code, unit in settings.units.items()
+        code: tuple(stored.get(code, ())) if code in managed else unit.heads
+        for code, unit in settings.units.items()
     }
     units_of: dict[str, list[str]] = {}
     for code, numbers in heads.items():

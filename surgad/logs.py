@@ -14,7 +14,7 @@ from surgad import phone
 
 # Anything that looks like a phone number inside a log value is masked, so a
 # citizen's number never reaches the journal even from a free-text field.
-_NUMBER = re.compile(r"(?<![\w.:])\+?\d(?:[\s-]?\d){8,14}(?![\w.:])")
+_NUMBER = re.compile(r"(?<![\w.:])\+?\d(?:[\s-]?\d){8,16}(?![\w.:])")
 _PHONE_KEYS = frozenset({"sender", "citizen", "destination", "number", "head"})
 
 

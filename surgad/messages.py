@@ -9,6 +9,14 @@ from __future__ import annotations
 from surgad import phone
 
 SERVICE = "SURGA Kota Kediri"
+# A complaint's text inside an SMS to a head or the mayor is cut here (about
+# six SMS parts); the whole text stays in `surgad complaints show`.
+MAX_QUOTED = 800
+
+
+def _clip(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1].rstrip() + "…"
 _TRIAGE_NAME = "petugas SURGA"
 
 
@@ -33,14 +41,14 @@ def forward(
     sender = phone.mask(citizen) if mask else citizen
     place = f" Kel. {kelurahan}" if kelurahan else ""
     note = " (SMS tidak lengkap)" if incomplete else ""
-    return f"SURGA #{ticket}{place}{note}: {text.strip()} (dari {sender})"
+    return f"SURGA #{ticket}{place}{note}: {_clip(text)} (dari {sender})"
 
 
 def escalation(ticket: str, unit_short: str, waited: str, text: str) -> str:
     """Tell the mayor a unit has not followed up in time."""
     return (
         f"ESKALASI SURGA #{ticket}: {unit_short} belum menindaklanjuti "
-        f"selama {waited}. Aduan: {text.strip()}"
+        f"selama {waited}. Aduan: {_clip(text)}"
     )
 
 
@@ -95,7 +103,7 @@ def help_text() -> str:
 def followup(ticket: str, text: str, citizen: str, mask: bool) -> str:
     """Pass a citizen's addition to an open complaint to the unit."""
     sender = phone.mask(citizen) if mask else citizen
-    return f"SURGA #{ticket} TAMBAHAN: {text.strip()} (dari {sender})"
+    return f"SURGA #{ticket} TAMBAHAN: {_clip(text)} (dari {sender})"
 
 
 def accepted(ticket: str, unit_short: str) -> str:
@@ -116,7 +124,7 @@ def reassigned_citizen(ticket: str, unit_short: str) -> str:
 def reopened_unit(ticket: str, text: str, reason: str) -> str:
     """Tell a unit a resolved complaint was reopened by the citizen."""
     why = f" Alasan: {reason.strip()}" if reason.strip() else ""
-    return f"SURGA #{ticket} DIBUKA LAGI oleh pelapor (belum beres).{why} Aduan: {text.strip()}"
+    return f"SURGA #{ticket} DIBUKA LAGI oleh pelapor (belum beres).{why} Aduan: {_clip(text)}"
 
 
 def reopened_citizen(ticket: str) -> str:
@@ -128,13 +136,13 @@ def reprimand(ticket: str, unit_short: str, text: str) -> str:
     """Pass the mayor's reminder to a unit's heads."""
     return (
         f"TEGURAN WALI KOTA: tiket #{ticket} untuk {unit_short} mohon segera "
-        f"ditindaklanjuti. Aduan: {text.strip()}"
+        f"ditindaklanjuti. Aduan: {_clip(text)}"
     )
 
 
 def reminder(ticket: str, left: str, text: str) -> str:
     """Remind heads that a ticket's deadline is near."""
-    return f"SURGA PENGINGAT #{ticket}: batas waktu tindak lanjut {left} lagi. {text.strip()}"
+    return f"SURGA PENGINGAT #{ticket}: batas waktu tindak lanjut {left} lagi. {_clip(text)}"
 
 
 def head_done(what: str, ticket: str) -> str:

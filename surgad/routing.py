@@ -56,7 +56,7 @@ def complaint_row(
     remind = deadline - dt.timedelta(hours=settings.reminder_hours)
     return {
         "citizen": new.message.sender,
-        "text": new.text,
+        "text": new.full_text(),
         "unit_code": new.unit,
         "confidence": new.confidence,
         "kelurahan": new.kelurahan,
@@ -85,7 +85,7 @@ def complaint_sms(
         text = messages.acknowledgement(ticket, unit.short, new.triage)
         sms.append(outbox.Sms(new.message.sender, text, outbox.creator("ack", ticket)))
     forward = messages.forward(
-        ticket, new.text, new.message.sender, new.kelurahan,
+        ticket, new.full_text(), new.message.sender, new.kelurahan,
         settings.mask_citizen_numbers, new.message.incomplete,
     )
     creator = outbox.creator("forward", ticket)
@@ -96,10 +96,16 @@ def complaint_outcomes(
     new: NewComplaint, complaint_id: int, sorting: intake.Sorting, now: dt.datetime
 ) -> list[dict[str, Any]]:
     """Return the outcome rows of the inbox rows that made a complaint."""
-    return [
+    rows = [
         outcome(row.id, models.COMPLAINT, now, sorting.keys.get(row.id),
                 complaint_id=complaint_id)
         for row in new.message.rows
+    ]
+    return rows + [
+        outcome(row.id, models.FOLLOWUP, now, sorting.keys.get(row.id),
+                "same batch", complaint_id=complaint_id)
+        for addition in new.additions
+        for row in addition.rows
     ]
 
 

@@ -37,6 +37,7 @@ from surgad.db import engine as db_engine
 from surgad.errors import WorkerLostError
 
 MAX_QUARANTINED_IN_A_ROW = 3
+TZ_WARNING_INTERVAL_INIT = 1e9
 POOL_REFRESH_INTERVAL = 10.0
 
 
@@ -58,6 +59,7 @@ class Context:
     quarantined_in_a_row: int = 0
     pool: modems.Pool | None = None
     pool_loaded: float = 0.0
+    tz_warned_at: float = -TZ_WARNING_INTERVAL_INIT
     write_lock: AbstractContextManager[Any] = dataclasses.field(
         default_factory=contextlib.nullcontext
     )
@@ -123,6 +125,7 @@ def _read(
         partition=ctx.partition,
         lock=lock,
     )
+    _check_clock(ctx, rows)
     senders = {row.sender for row in rows if row.udh}
     batch = rows + inbox.fetch_parts(conn, ctx.tables, senders)
     known = inbox.known_keys(conn, (intake.fingerprint(row) for row in batch))
@@ -134,6 +137,26 @@ def _read(
         ctx.settings.region,
     )
     return rows, sorting
+
+
+TZ_WARNING_INTERVAL = 600.0
+
+
+def _check_clock(ctx: Context, rows: Sequence[intake.InboxRow]) -> None:
+    """Warn while gammu-smsd's stored times disagree with the configured zone.
+
+    In SQLite a fresh row's ReceivingDateTime (gammu's local time) and its
+    UpdatedInDB (UTC) differ by gammu-smsd's offset, give or take network delay.
+    """
+    if ctx.engine.dialect.name != "sqlite" or len(rows) < 3:
+        return
+    observed = clock.observed_offset_hours((row.received, row.stored) for row in rows)
+    expected = clock.zone_offset_hours(ctx.settings.zone)
+    stale = time.monotonic() - ctx.tz_warned_at > TZ_WARNING_INTERVAL
+    if observed is not None and abs(observed - expected) >= 1 and stale:
+        ctx.tz_warned_at = time.monotonic()
+        logs.get().error("gammu_timezone_mismatch", gammu_offset=observed,
+                         configured=ctx.settings.timezone, configured_offset=expected)
 
 
 def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> int:

@@ -25,19 +25,33 @@ def heads(conn: sa.Connection) -> dict[str, list[str]]:
     return found
 
 
+def managed_units(conn: sa.Connection) -> set[str]:
+    """Return the units whose heads the database manages (seeded once)."""
+    return {code for (code,) in conn.execute(sa.select(setting.c.code))}
+
+
 def seed_heads(
     conn: sa.Connection, configured: Mapping[str, Iterable[str]], now: dt.datetime
 ) -> int:
-    """Copy the config's head numbers for units that have none in the database."""
-    present = heads(conn)
+    """Copy the config's head numbers, once per unit; later `surgad heads` rules.
+
+    A unit's row in ``surgad_unit_setting`` marks it as seeded, so removing its
+    last head stays removed and a later ``db init`` does not bring numbers back.
+    """
+    managed = managed_units(conn)
+    units = [unit for unit in configured if unit not in managed]
     rows = [
         {"unit_code": unit, "number": number, "added_at": now, "added_by": "config"}
-        for unit, numbers in configured.items()
-        if unit not in present
-        for number in numbers
+        for unit in units
+        for number in configured[unit]
     ]
     if rows:
         conn.execute(sa.insert(head), rows)
+    if units:
+        conn.execute(sa.insert(setting), [
+            {"code": unit, "deadline_hours": None, "changed_at": now, "changed_by": "config"}
+            for unit in units
+        ])
     return len(rows)
 
 
@@ -99,12 +113,10 @@ def set_deadline(
     conn: sa.Connection, code: str, hours: float, actor: str, now: dt.datetime
 ) -> None:
     """Set a unit's deadline in hours, replacing any earlier setting."""
-    conn.execute(sa.delete(setting).where(setting.c.code == code))
-    conn.execute(
-        sa.insert(setting).values(
-            code=code, deadline_hours=hours, changed_at=now, changed_by=actor
-        )
-    )
+    values = {"deadline_hours": hours, "changed_at": now, "changed_by": actor}
+    updated = conn.execute(sa.update(setting).where(setting.c.code == code).values(values))
+    if not updated.rowcount:
+        conn.execute(sa.insert(setting).values(code=code, **values))
 
 
 def reply_counts(

@@ -1,0 +1,41 @@
+"""NIK and name never travel with the complaint text."""
+
+from __future__ import annotations
+
+import pytest
+
+from surgad import identity
+
+NIK = "3571020000003345"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (f"{NIK}#Siti Nurhayati#air pdam keruh", "Siti Nurhayati"),
+        (f"Siti Nurhayati#{NIK}#air pdam keruh", "Siti Nurhayati"),
+        (f"{NIK}#air pdam keruh", None),
+        ("3571 0200 0000 3345#Siti#air pdam keruh", "Siti"),
+        (f" {NIK} # Siti # air pdam keruh ", "Siti"),
+    ],
+)
+def test_surga_format_variants(text: str, name: str | None) -> None:
+    """The usual orders and spellings of NIK#Nama#Isi give NIK, name and body."""
+    found = identity.split(text)
+    assert found.nik == NIK
+    assert found.name == name
+    assert found.body == "air pdam keruh"
+
+
+def test_nik_inside_free_text_is_redacted() -> None:
+    """A NIK typed anywhere in the text is replaced and kept apart."""
+    found = identity.split(f"ktp saya {NIK} belum jadi 3 bulan")
+    assert found.body == f"ktp saya {identity.REDACTED} belum jadi 3 bulan"
+    assert found.nik == NIK
+
+
+def test_phone_numbers_and_plain_text_stay() -> None:
+    """Phone numbers (up to 13 digits) and ordinary text are left alone."""
+    text = "hubungi saya di 081234567890, jalan #3 rusak"
+    found = identity.split(text)
+    assert found == identity.Split(text)
