@@ -70,7 +70,7 @@ def fetch_batch(
     """
     if lock and conn.dialect.name == "mysql":
         return _claim_by_id(conn, tables, after_id, limit, partition)
-    query = _batch(tables, _select(tables), after_id, limit, partition)
+    query = _batch(tables, _select(tables), after_id, limit, partition, conn.dialect.name)
     if lock:
         query = query.with_for_update(skip_locked=True)
     return [_row(values) for values in conn.execute(query)]
@@ -82,14 +82,31 @@ def _batch(
     after_id: int,
     limit: int,
     partition: tuple[int, int],
+    dialect: str,
 ) -> sa.Select[Any]:
     inbox = tables.inbox
     query = query.where(inbox.c.ID > after_id)
     index, count = partition
     if count > 1:
-        single = sa.and_(inbox.c.ID % count == index, inbox.c.UDH == "")
-        query = query.where(sa.or_(single, inbox.c.UDH != "") if index == 0 else single)
+        query = query.where(_share(inbox, index, count, dialect))
     return query.order_by(inbox.c.ID).limit(limit)
+
+
+def _share(inbox: sa.Table, index: int, count: int, dialect: str) -> Any:
+    """Select worker ``index`` of ``count``'s share of the inbox.
+
+    On the servers the share is a hash of the sender: every SMS of one number
+    goes to one worker, so per-number limits, follow-ups and the parts of a long
+    SMS are decided in one place while workers commit in parallel. SQLite has
+    one writer anyway (its workers queue on a lock), so there worker k takes
+    single SMS by id and worker 0 takes every part of a long SMS.
+    """
+    if dialect == "postgresql":
+        return sa.func.abs(sa.func.hashtext(inbox.c.SenderNumber)) % count == index
+    if dialect == "mysql":
+        return sa.func.crc32(inbox.c.SenderNumber) % count == index
+    single = sa.and_(inbox.c.ID % count == index, inbox.c.UDH == "")
+    return sa.or_(single, inbox.c.UDH != "") if index == 0 else single
 
 
 def _claim_by_id(
@@ -112,7 +129,9 @@ def _claim_by_id(
     passed_over = False
     while True:
         ids = list(
-            conn.execute(_batch(tables, find, after_id, limit, partition)).scalars()
+            conn.execute(
+                _batch(tables, find, after_id, limit, partition, conn.dialect.name)
+            ).scalars()
         )
         if not ids:
             if passed_over:

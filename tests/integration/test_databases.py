@@ -193,20 +193,32 @@ def test_claimed_rows_are_skipped_not_waited_for(
 def test_partitioned_claims_never_skip_each_others_rows(
     backend: str, engine: sa.Engine
 ) -> None:
-    """Worker 1 gets all its rows while worker 0 keeps scanning past them."""
+    """Worker 1 gets exactly its share while worker 0 keeps claiming its own.
+
+    On MariaDB a claim can find its rows briefly locked by the other worker's
+    scan; it then says so (RowsBusy) and is retried, never returning a part.
+    """
     tables = gammu.tables(backend)
     store(engine, inbox_rows(40))
     with engine.begin() as conn:
-        inbox.mark_processed(conn, tables, list(range(2, 41, 2)))
+        share = [
+            row.id
+            for row in inbox.fetch_batch(conn, tables, after_id=0, limit=50, partition=(1, 2))
+        ]
+    assert 0 < len(share) < 40, "both workers have a share of the inbox"
     done = threading.Event()
 
     def scan_as_worker_0() -> None:
         with engine.connect() as conn:
             while not done.is_set():
                 with conn.begin():
-                    inbox.fetch_batch(
-                        conn, tables, after_id=0, limit=50, partition=(0, 2), lock=True
-                    )
+                    try:
+                        inbox.fetch_batch(
+                            conn, tables, after_id=0, limit=50, partition=(0, 2),
+                            lock=True,
+                        )
+                    except inbox.RowsBusy:
+                        pass
 
     scanner = threading.Thread(target=scan_as_worker_0)
     scanner.start()
@@ -215,14 +227,18 @@ def test_partitioned_claims_never_skip_each_others_rows(
         with engine.connect() as conn:
             for _ in range(30):
                 with conn.begin():
-                    rows = inbox.fetch_batch(
-                        conn, tables, after_id=0, limit=50, partition=(1, 2), lock=True
-                    )
+                    try:
+                        rows = inbox.fetch_batch(
+                            conn, tables, after_id=0, limit=50, partition=(1, 2),
+                            lock=True,
+                        )
+                    except inbox.RowsBusy:
+                        continue
                     claims.append([row.id for row in rows])
     finally:
         done.set()
         scanner.join()
-    assert claims == [list(range(1, 41, 2))] * 30
+    assert claims and all(claim == share for claim in claims)
 
 
 def test_rows_are_marked_processed_once(backend: str, engine: sa.Engine) -> None:
