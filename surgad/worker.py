@@ -104,13 +104,15 @@ def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
         # SQLite has one writer at a time. Workers of one pool queue on a shared
         # lock, which hands over at once, instead of on SQLite's busy handler,
         # which sleeps in steps of up to 100 ms.
+        found = _classify(ctx, sorting)  # CPU work before taking the write lock
         with ctx.write_lock, db_engine.writing(ctx.engine) as conn:
-            made = _write(ctx, conn, sorting)
+            made = _write(ctx, conn, sorting, found)
     else:
         # Row locks: rows another worker holds are skipped, not waited for.
         with db_engine.writing(ctx.engine) as conn:
             rows, sorting = _read(ctx, conn, limit, lock=True)
-            made = _write(ctx, conn, sorting) if routing.all_row_ids(sorting) else 0
+            ids = routing.all_row_ids(sorting)
+            made = _write(ctx, conn, sorting, _classify(ctx, sorting)) if ids else 0
     return _advance(ctx, rows, sorting, made)
 
 
@@ -159,7 +161,23 @@ def _check_clock(ctx: Context, rows: Sequence[intake.InboxRow]) -> None:
                          configured=ctx.settings.timezone, configured_offset=expected)
 
 
-def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> int:
+def _classify(
+    ctx: Context, sorting: intake.Sorting
+) -> dict[int, classifier.Classification]:
+    """Classify every message of a batch, keyed by its first inbox row id."""
+    threshold = ctx.settings.triage_threshold
+    return {
+        message.rows[0].id: ctx.classifier.route(message.text, threshold)
+        for message in sorting.messages
+    }
+
+
+def _write(
+    ctx: Context,
+    conn: sa.Connection,
+    sorting: intake.Sorting,
+    found: dict[int, classifier.Classification],
+) -> int:
     """Settle every row of the batch in the caller's write transaction."""
     now = clock.utc_now()
     ids = routing.all_row_ids(sorting)
@@ -169,8 +187,7 @@ def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> int:
     batch = conversation.Batch(conn, ctx.settings, roster, now,
                                {message.sender for message in sorting.messages})
     for message in sorting.messages:
-        found = ctx.classifier.route(message.text, ctx.settings.triage_threshold)
-        batch.handle(message, found, sorting.keys)
+        batch.handle(message, found[message.rows[0].id], sorting.keys)
     rows = [routing.complaint_row(new, ctx.settings, roster, now) for new in batch.new]
     complaint_ids = complaints.insert(conn, rows)
     sms = list(batch.sms)
@@ -271,6 +288,20 @@ def _single(ctx: Context) -> BatchResult:
         return BatchResult(1, 1, 0, 0)
 
 
+IDLE_WAIT_CEILING = 1.0
+
+
+def _idle_wait(poll_interval: float, idle_polls: int) -> float:
+    """Poll at ``poll_interval`` while busy; back off to a second when idle.
+
+    Under load there is no idle poll, so latency stays at the poll interval; an
+    empty inbox costs a query a second per worker instead of ten.
+    """
+    if idle_polls <= 10:
+        return poll_interval
+    return max(poll_interval, min(IDLE_WAIT_CEILING, poll_interval * (idle_polls - 9)))
+
+
 def drain(
     ctx: Context,
     should_stop: Callable[[], bool],
@@ -287,6 +318,7 @@ def drain(
     waiter = notify.Waiter(ctx.engine, should_stop, beat)
     progress = False
     outage = 0.0
+    idle_polls = 0
     while not should_stop():
         beat()
         try:
@@ -315,6 +347,9 @@ def drain(
         if once and not progress:
             return
         ctx.cursor = 0
-        if not progress or result.conflict:  # idle, or rows busy elsewhere
-            waiter.wait(ctx.settings.poll_interval)
+        if progress and not result.conflict:
+            idle_polls = 0
+        else:  # idle, or rows busy elsewhere
+            idle_polls += 1
+            waiter.wait(_idle_wait(ctx.settings.poll_interval, idle_polls))
         progress = False

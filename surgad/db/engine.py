@@ -70,7 +70,9 @@ def _normalized(url: sa.URL) -> sa.URL:
 def _options(url: sa.URL) -> dict[str, Any]:
     backend = url.get_backend_name()
     if backend == "sqlite":
-        return {"poolclass": sa.pool.NullPool}
+        # Keep the file open between transactions: opening it costs more than a
+        # whole idle poll. An idle connection holds no lock in WAL mode.
+        return {"poolclass": sa.pool.QueuePool, "pool_size": 2, "max_overflow": 4}
     defaults = _SERVER_CONNECT_ARGS.get(backend, {})
     connect_args = {
         key: value for key, value in defaults.items() if key not in url.query
