@@ -103,12 +103,18 @@ def db_check(state: cli_state.State) -> None:
 
 
 @cli.command("watchdog")
+@click.option("--json", "as_json", is_flag=True)
 @cli_state.pass_state
-def watchdog_cmd(state: cli_state.State) -> None:
-    """Escalate every complaint now overdue, once, and exit."""
+def watchdog_cmd(state: cli_state.State, as_json: bool) -> None:
+    """Escalate what is overdue now, send due reminders and the digest; exit."""
     engine = state.engine()
-    escalated = watchdog.scan(engine, gammu.tables(engine.dialect.name), state.settings)
-    click.echo(f"escalated {escalated}")
+    tables = gammu.tables(engine.dialect.name)
+    escalated = watchdog.scan(engine, tables, state.settings)
+    digest = watchdog.digest(engine, tables, state.settings)
+    if as_json:
+        click.echo(json.dumps({"escalated": escalated, "digest_sent": digest}))
+    else:
+        click.echo(f"escalated {escalated}" + ("; digest sent" if digest else ""))
 
 
 @cli.command("classify")

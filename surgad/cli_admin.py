@@ -151,13 +151,17 @@ def senders_unblock(state: State, number: str) -> None:
 
 
 @senders.command("list")
+@click.option("--json", "as_json", is_flag=True)
 @pass_state
-def senders_list(state: State) -> None:
+def senders_list(state: State, as_json: bool) -> None:
     """List blocked numbers."""
     with db_engine.reading(state.engine()) as conn:
         rows = db_directory.blocked_numbers(conn)
     for row in rows:
         row["blocked_at"] = state.local(row["blocked_at"])  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
     cli_state.table(rows, ["number", "blocked_at", "blocked_by", "reason"], "no blocked senders")
 
 

@@ -95,12 +95,14 @@ def due_escalations(
     conn: sa.Connection, now: dt.datetime, limit: int
 ) -> list[models.Complaint]:
     """Return open complaints whose deadline passed and that are not escalated."""
-    query = (
-        sa.select(complaint)
-        .where(complaint.c.escalate_at <= now)
-        .order_by(complaint.c.escalate_at)
-        .limit(limit)
-    )
+    return _due(conn, complaint.c.escalate_at, now, limit)
+
+
+def _due(
+    conn: sa.Connection, column: sa.Column[Any], now: dt.datetime, limit: int
+) -> list[models.Complaint]:
+    """Return complaints whose ``column`` time has come, claimed with row locks."""
+    query = sa.select(complaint).where(column <= now).order_by(column).limit(limit)
     if conn.dialect.name != "sqlite":
         query = query.with_for_update(skip_locked=True)
     return [models.Complaint(**row) for row in conn.execute(query).mappings()]
@@ -191,15 +193,7 @@ def due_reminders(
     conn: sa.Connection, now: dt.datetime, limit: int
 ) -> list[models.Complaint]:
     """Return complaints whose reminder to the heads is due."""
-    query = (
-        sa.select(complaint)
-        .where(complaint.c.remind_at <= now)
-        .order_by(complaint.c.remind_at)
-        .limit(limit)
-    )
-    if conn.dialect.name != "sqlite":
-        query = query.with_for_update(skip_locked=True)
-    return [models.Complaint(**row) for row in conn.execute(query).mappings()]
+    return _due(conn, complaint.c.remind_at, now, limit)
 
 
 def mark_reminded(conn: sa.Connection, complaint_id: int) -> bool:

@@ -88,3 +88,20 @@ def test_classify_prints_one_code_per_csv_row(
     missing.write_text("id,isi\n1,x\n")
     result = line.cli("classify", "--csv", str(missing), check=False)
     assert result.returncode == 2 and "text" in result.stderr
+
+
+def test_daily_digest_goes_to_the_mayor_once(make_line: Callable[..., Line]) -> None:
+    """With digest_time set, the mayor gets one digest a day, however often it runs."""
+    line = make_line(with_gammu=False)
+    insert_like_gammu(line, 5)
+    line.cli("run", "--once")
+    text = line.config.read_text().replace("[mayor]\n", '[mayor]\ndigest_time = "00:00"\n')
+    line.config.write_text(text)
+    line.cli("watchdog")
+    line.cli("watchdog", "--json")
+
+    digests = line.query(
+        "SELECT DestinationNumber, TextDecoded FROM outbox WHERE CreatorID = 'surgad/digest'"
+    )
+    assert len(digests) == 1
+    assert "aduan masuk 4" in digests[0][1]
