@@ -38,6 +38,11 @@ def _code(value: str, state: State) -> str:
     return code
 
 
+def _roster(state: State) -> directory.Directory:
+    with db_engine.reading(state.engine()) as conn:
+        return directory.load(conn, state.settings)
+
+
 @click.group("units")
 def units() -> None:
     """List units and change their deadlines."""
@@ -48,17 +53,13 @@ def units() -> None:
 @pass_state
 def units_list(state: State, as_json: bool) -> None:
     """List units with their deadlines and head numbers."""
-    with db_engine.reading(state.engine()) as conn:
-        roster = directory.load(conn, state.settings)
+    roster = _roster(state)
     rows: list[dict[str, object]] = [
         {"code": code, "name": unit.short, "deadline_hours": roster.deadline_hours(code),
          "heads": " ".join(roster.heads_of(code))}
         for code, unit in sorted(state.settings.units.items())
     ]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-        return
-    cli_state.table(rows, ["code", "name", "deadline_hours", "heads"], "no units")
+    cli_state.emit(rows, as_json, ["code", "name", "deadline_hours", "heads"], "no units")
 
 
 @units.command("set-deadline")
@@ -85,16 +86,12 @@ def heads() -> None:
 @pass_state
 def heads_list(state: State, as_json: bool) -> None:
     """List head numbers per unit."""
-    with db_engine.reading(state.engine()) as conn:
-        roster = directory.load(conn, state.settings)
+    roster = _roster(state)
     rows: list[dict[str, object]] = [
         {"unit": code, "number": number}
         for code in sorted(state.settings.units) for number in roster.heads_of(code)
     ]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    cli_state.table(rows, ["unit", "number"], "no heads registered")
+    cli_state.emit(rows, as_json, ["unit", "number"], "no heads registered")
 
 
 @heads.command("add")
@@ -159,10 +156,8 @@ def senders_list(state: State, as_json: bool) -> None:
         rows = db_directory.blocked_numbers(conn)
     for row in rows:
         row["blocked_at"] = state.local(row["blocked_at"])  # type: ignore[arg-type]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    cli_state.table(rows, ["number", "blocked_at", "blocked_by", "reason"], "no blocked senders")
+    columns = ["number", "blocked_at", "blocked_by", "reason"]
+    cli_state.emit(rows, as_json, columns, "no blocked senders")
 
 
 @click.command("report")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import getpass
+import json
 import os
 import re
 from pathlib import Path
@@ -56,12 +57,26 @@ def printable(text: object) -> str:
     return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(text))
 
 
+def emit(
+    rows: list[dict[str, object]], as_json: bool, columns: list[str], empty: str
+) -> None:
+    """Print rows as JSON for scripts, or as a table for people."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+    else:
+        table(rows, columns, empty)
+
+
 def table(rows: list[dict[str, object]], columns: list[str], empty: str) -> None:
     """Print rows as a plain aligned table for people."""
     if not rows:
         click.echo(empty)
         return
-    cells = [{col: printable(row[col]).replace("\n", " ") for col in columns} for row in rows]
+    cells = [
+        {col: "" if row[col] is None else printable(row[col]).replace("\n", " ")
+         for col in columns}
+        for row in rows
+    ]
     widths = {col: max(len(col), *(len(cell[col]) for cell in cells)) for col in columns}
     click.echo("  ".join(col.upper().ljust(widths[col]) for col in columns).rstrip())
     for cell in cells:
