@@ -52,7 +52,8 @@ from surgad.errors import ExitCode, SurgadError
 @click.pass_context
 def cli(ctx: click.Context, paths: tuple[Path, ...], log_level: str) -> None:
     """SMS complaint line on gammu-smsd: route, forward, escalate."""
-    logs.setup(log_level)
+    # Staff commands keep stdout for their output; `run` logs to stdout below.
+    logs.setup(log_level, sys.stderr)
     ctx.obj = cli_state.State(list(paths) or config.default_paths(), log_level)
 
 
@@ -69,6 +70,7 @@ def cli(ctx: click.Context, paths: tuple[Path, ...], log_level: str) -> None:
 @cli_state.pass_state
 def run(state: cli_state.State, once: bool, workers: int | None) -> None:
     """Run the daemon: worker pool, inbox polling and watchdog."""
+    logs.setup(state.log_level, sys.stdout)
     settings = state.settings
     pool = supervisor.Supervisor(
         settings, workers or settings.workers, once, state.log_level

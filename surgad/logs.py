@@ -6,7 +6,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -41,8 +41,12 @@ def mask_numbers(
     return event
 
 
-def setup(level: str = "info") -> None:
-    """Send structured events as JSON lines to stdout."""
+def setup(level: str = "info", stream: TextIO | None = None) -> None:
+    """Send structured events as JSON lines to stdout (or another stream).
+
+    The daemon logs to stdout for journald; staff commands log to stderr so
+    their stdout stays what they print for people and scripts.
+    """
     numeric = logging.getLevelName(level.upper())
     structlog.configure(
         processors=[
@@ -54,7 +58,7 @@ def setup(level: str = "info") -> None:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stdout),
         cache_logger_on_first_use=False,
     )
 
