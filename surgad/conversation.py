@@ -248,7 +248,11 @@ class Batch:
         """Append a message that continues an open complaint of the same number."""
         target = self._continues(message, found)
         pending = self.pending.get(message.sender)
-        joins_pending = pending is not None and found.code == pending.unit
+        joins_pending = (
+            pending is not None
+            and found.code == pending.unit
+            and self.settings.followup_window > 0
+        )
         if target is None and not joins_pending:
             return False
         if self.opened[message.sender] >= self.settings.complaints_per_hour:
