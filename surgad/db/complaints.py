@@ -12,6 +12,7 @@ from surgad.db import models
 
 complaint = models.Complaint.__table__  # type: ignore[attr-defined]
 event = models.Event.__table__  # type: ignore[attr-defined]
+outcome = models.InboxOutcome.__table__  # type: ignore[attr-defined]
 
 
 def insert(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -135,16 +136,32 @@ def inbox_units(conn: sa.Connection) -> dict[int, str]:
 def opened_since(
     conn: sa.Connection, citizens: Iterable[str], since: dt.datetime
 ) -> dict[str, int]:
-    """Count complaints each citizen opened since a time."""
+    """Count complaints and follow-ups each citizen sent since a time.
+
+    Both are passed on to unit heads, so both count against the hourly limit.
+    """
     citizens = sorted(set(citizens))
     if not citizens:
         return {}
-    query = (
+    opened = (
         sa.select(complaint.c.citizen, sa.func.count())
         .where(complaint.c.citizen.in_(citizens), complaint.c.created_at >= since)
         .group_by(complaint.c.citizen)
     )
-    return {citizen: int(count) for citizen, count in conn.execute(query)}
+    counts = {citizen: int(count) for citizen, count in conn.execute(opened)}
+    followups = (
+        sa.select(complaint.c.citizen, sa.func.count())
+        .select_from(outcome.join(complaint, complaint.c.id == outcome.c.complaint_id))
+        .where(
+            complaint.c.citizen.in_(citizens),
+            outcome.c.outcome == models.FOLLOWUP,
+            outcome.c.handled_at >= since,
+        )
+        .group_by(complaint.c.citizen)
+    )
+    for citizen, count in conn.execute(followups):
+        counts[citizen] = counts.get(citizen, 0) + int(count)
+    return counts
 
 
 def latest_of(conn: sa.Connection, citizen: str) -> models.Complaint | None:
