@@ -120,4 +120,5 @@ def lines(found: dict[str, Any]) -> list[str]:
         f"| {name} | {sec:.2f} | {per:,.0f} |" for name, sec, per in found["stages"]
     ]
     out += ["", "```", found["top_tottime"].strip(), "```"]
+    out += ["", "```", found["top_cumulative"].strip(), "```"]
     return out

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from surgad.db import models
+from surgad.db import bulk, models
 
 complaint = models.Complaint.__table__  # type: ignore[attr-defined]
 event = models.Event.__table__  # type: ignore[attr-defined]
@@ -19,6 +19,10 @@ def insert(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert complaints; return their new ids in the order given."""
     if not rows:
         return []
+    if conn.dialect.name == "sqlite":
+        ids = bulk.reserve_ids(conn, complaint, len(rows)) or []
+        bulk.insert(conn, complaint, [{"id": i} | row for i, row in zip(ids, rows, strict=True)])
+        return ids
     if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
         query = sa.insert(complaint).returning(
             complaint.c.id, sort_by_parameter_order=True

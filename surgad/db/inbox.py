@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from surgad import clock, intake
-from surgad.db import gammu
+from surgad.db import bulk, gammu
 from surgad.db.models import InboxOutcome
 
 _outcome = InboxOutcome.__table__  # type: ignore[attr-defined]
@@ -205,8 +205,7 @@ def mark_processed(
 
 def record_outcomes(conn: sa.Connection, outcomes: Sequence[dict[str, Any]]) -> None:
     """Insert one outcome row per handled inbox row."""
-    if outcomes:
-        conn.execute(sa.insert(_outcome), list(outcomes))
+    bulk.insert(conn, _outcome, outcomes)
 
 
 def unaccounted(conn: sa.Connection, tables: gammu.Tables) -> int:

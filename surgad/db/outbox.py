@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from surgad import codec
-from surgad.db import gammu
+from surgad.db import bulk, gammu
 
 PRIORITY_NORMAL = 0
 PRIORITY_ESCALATION = 100
@@ -51,54 +51,79 @@ def _row(
 
 
 def queue(conn: sa.Connection, tables: gammu.Tables, messages: Sequence[Sms]) -> int:
-    """Queue messages in the caller's transaction; return the SMS parts written."""
-    singles: list[dict[str, Any]] = []
-    parts_written = 0
-    for sms in messages:
-        parts = codec.split(sms.text, 0)
-        parts_written += len(parts)
-        if len(parts) == 1:
-            singles.append(_row(tables, sms, parts[0], multipart=False))
-        else:
-            _queue_long(conn, tables, sms, parts)
+    """Queue messages in the caller's transaction; return the SMS parts written.
+
+    A long message's concatenation reference is its outbox row id: ids grow by
+    one per message, so two long messages in a row never share a reference,
+    whichever process wrote them.
+    """
+    cut = [(sms, codec.split(sms.text, 0)) for sms in messages]
+    ids = bulk.reserve_ids(conn, tables.outbox, len(cut), autoincrement=True)
+    if ids is None:
+        _queue_unnumbered(conn, tables, cut)
+    else:
+        rows: list[dict[str, Any]] = []
+        later_parts: list[dict[str, Any]] = []
+        for row_id, (sms, parts) in zip(ids, cut, strict=True):
+            if len(parts) > 1:
+                parts = _referenced(parts, row_id)
+                later_parts += _part_rows(row_id, parts)
+            rows.append({"ID": row_id} | _row(tables, sms, parts[0], len(parts) > 1))
+        bulk.insert(conn, tables.outbox, rows)
+        bulk.insert(conn, tables.outbox_multipart, later_parts)
+    return sum(len(parts) for _sms, parts in cut)
+
+
+def _referenced(parts: list[codec.Part], reference: int) -> list[codec.Part]:
+    """Return the parts with the concatenation reference taken from an id."""
+    total = len(parts)
+    return [
+        dataclasses.replace(part, udh=codec.concat_udh(reference, total, index))
+        for index, part in enumerate(parts, start=1)
+    ]
+
+
+def _part_rows(row_id: int, parts: list[codec.Part]) -> list[dict[str, Any]]:
+    """Return the ``outbox_multipart`` rows of parts 2 and later."""
+    return [
+        {
+            "ID": row_id,
+            "SequencePosition": position,
+            "Text": None,
+            "TextDecoded": part.text,
+            "Coding": part.coding,
+            "UDH": part.udh,
+            "Class": -1,
+        }
+        for position, part in enumerate(parts[1:], start=2)
+    ]
+
+
+def _queue_unnumbered(
+    conn: sa.Connection, tables: gammu.Tables, cut: list[tuple[Sms, list[codec.Part]]]
+) -> None:
+    """Queue where ids come only from the insert (MariaDB): long ones one by one.
+
+    A long message's part 1 goes in first; its new id then names the reference
+    of every part, part 1's UDH included.
+    """
+    singles = [_row(tables, sms, parts[0], False) for sms, parts in cut if len(parts) == 1]
     if singles:
         conn.execute(sa.insert(tables.outbox), singles)
-    return parts_written
-
-
-def _queue_long(
-    conn: sa.Connection, tables: gammu.Tables, sms: Sms, parts: list[codec.Part]
-) -> None:
-    """Write part 1, then the rest with a reference taken from part 1's row id.
-
-    Outbox ids grow by one per message, so two long messages in a row never
-    share a concatenation reference, whichever worker wrote them.
-    """
-    first = conn.execute(sa.insert(tables.outbox), _row(tables, sms, parts[0], True))
-    (row_id,) = first.inserted_primary_key or (None,)
-    if row_id is None:
-        raise RuntimeError("the database returned no outbox id")
-    parts = codec.split(sms.text, int(row_id) % 256)
-    conn.execute(
-        sa.update(tables.outbox)
-        .where(tables.outbox.c.ID == row_id)
-        .values(UDH=parts[0].udh)
-    )
-    conn.execute(
-        sa.insert(tables.outbox_multipart),
-        [
-            {
-                "ID": row_id,
-                "SequencePosition": position,
-                "Text": None,
-                "TextDecoded": part.text,
-                "Coding": part.coding,
-                "UDH": part.udh,
-                "Class": -1,
-            }
-            for position, part in enumerate(parts[1:], start=2)
-        ],
-    )
+    for sms, parts in cut:
+        if len(parts) == 1:
+            continue
+        first = conn.execute(sa.insert(tables.outbox), _row(tables, sms, parts[0], True))
+        (row_id,) = first.inserted_primary_key or (None,)
+        if row_id is None:
+            raise RuntimeError("the database returned no outbox id")
+        parts = _referenced(parts, int(row_id))
+        conn.execute(
+            sa.update(tables.outbox)
+            .where(tables.outbox.c.ID == row_id)
+            .values(UDH=parts[0].udh)
+        )
+        conn.execute(sa.insert(tables.outbox_multipart), _part_rows(int(row_id), parts))
 
 
 def sent_counts(conn: sa.Connection, tables: gammu.Tables) -> dict[str, int]:

@@ -327,6 +327,39 @@ def test_long_message_is_one_outbox_row_and_its_parts(
     assert first.TextDecoded + "".join(row.TextDecoded for row in rest) == text
 
 
+def test_outbox_ids_are_never_reused_after_gammu_sends(
+    backend: str, engine: sa.Engine
+) -> None:
+    """Ids keep growing after the newest rows leave the outbox, and a mixed batch
+    writes each long message with its own reference beside single SMS."""
+    tables = gammu.tables(backend)
+    long_text = "Mohon segera ditindaklanjuti laporan warga. " * 5
+    batch = [outbox.Sms("+6281", text, "surgad/x") for text in ("a", long_text, "b")]
+    with db_engine.writing(engine) as conn:
+        outbox.queue(conn, tables, batch)
+    with db_engine.writing(engine) as conn:
+        first_ids = sorted(conn.execute(sa.select(tables.outbox.c.ID)).scalars())
+        # gammu-smsd deletes what it sent, newest included.
+        conn.execute(sa.delete(tables.outbox_multipart))
+        conn.execute(sa.delete(tables.outbox))
+    with db_engine.writing(engine) as conn:
+        outbox.queue(conn, tables, batch + [outbox.Sms("+6282", long_text, "surgad/y")])
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(tables.outbox).order_by(tables.outbox.c.ID)).all()
+        parts = conn.execute(sa.select(tables.outbox_multipart)).all()
+    assert len(first_ids) == 3
+    assert min(row.ID for row in rows) > max(first_ids)
+    long_rows = [row for row in rows if row.MultiPart == tables.flag(True)]
+    assert len(long_rows) == 2
+    for row in long_rows:
+        own = [part for part in parts if part.ID == row.ID]
+        udhs = [codec.parse_udh(udh) for udh in [row.UDH] + [part.UDH for part in own]]
+        assert {udh.reference for udh in udhs if udh} == {row.ID % 256}
+        assert len(udhs) == len(own) + 1 == udhs[0].total  # type: ignore[union-attr]
+    assert long_rows[0].UDH[6:8] != long_rows[1].UDH[6:8]
+    assert all(row.UDH is None for row in rows if row.MultiPart == tables.flag(False))
+
+
 def test_sent_counts_count_messages_not_parts(backend: str, engine: sa.Engine) -> None:
     """sent_counts reads gammu's sentitems by message kind on every dialect."""
     tables = gammu.tables(backend)
