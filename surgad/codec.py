@@ -229,7 +229,7 @@ def _cut_points(text: str, weights: Sequence[int], capacity: int) -> list[int]:
     if sum(weights) > MAX_PARTS * capacity:  # hopeless: skip the work below
         raise CodecError(f"text needs more than {MAX_PARTS} parts")
     prefix = list(itertools.accumulate(weights, initial=0))
-    remaining = _parts_needed(prefix, capacity)
+    remaining = _PartsNeeded(prefix, capacity)
     if remaining[0] > MAX_PARTS:
         raise CodecError(f"text needs more than {MAX_PARTS} parts")
 
@@ -249,21 +249,32 @@ def _fullest_end(prefix: Sequence[int], start: int, capacity: int) -> int:
     return bisect.bisect_right(prefix, prefix[start] + capacity) - 1
 
 
-def _parts_needed(prefix: Sequence[int], capacity: int) -> list[int]:
-    """Return, for every offset, the fewest parts that hold the text after it.
+class _PartsNeeded(dict[int, int]):
+    """Map an offset to the fewest parts that hold the text after it.
 
     Filling each part as full as possible is optimal for cutting a sequence into
-    runs of bounded weight, so the count follows the fullest cuts.
+    runs of bounded weight, so the count follows the fullest cuts. Only the
+    offsets a cut may move to are ever asked for, so each is worked out on
+    demand rather than for every offset of the text.
     """
-    length = len(prefix) - 1
-    needed = [0] * (length + 1)
-    for start in range(length - 1, -1, -1):
-        needed[start] = 1 + needed[_fullest_end(prefix, start, capacity)]
-    return needed
+
+    def __init__(self, prefix: Sequence[int], capacity: int) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.capacity = capacity
+
+    def __missing__(self, start: int) -> int:
+        length = len(self.prefix) - 1
+        parts, offset = 0, start
+        while offset < length:
+            offset = _fullest_end(self.prefix, offset, self.capacity)
+            parts += 1
+        self[start] = parts
+        return parts
 
 
 def _readable_end(
-    text: str, start: int, fullest: int, remaining: Sequence[int], budget: int
+    text: str, start: int, fullest: int, remaining: _PartsNeeded, budget: int
 ) -> int:
     """Move a cut back to just after a nearby break if the part budget allows."""
     if fullest == len(text):

@@ -62,6 +62,36 @@ class NewComplaint:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """What a message's text says, worked out before the write transaction.
+
+    All of it depends on the text alone, so workers compute it while another
+    holds the write lock; only decisions that read the database wait for it.
+    """
+
+    found: classifier.Classification
+    echo: bool
+    head: commands.Command | None
+    citizen: commands.Command | None
+    not_fixed: bool
+    quoted: str | None
+    parts: identity.Split
+
+
+def read(text: str, found: classifier.Classification) -> Reading:
+    """Parse everything ``Batch.handle`` may ask of one message's text."""
+    return Reading(
+        found=found,
+        echo=bool(_ECHO.match(text)),
+        head=commands.parse_head(text),
+        citizen=commands.parse_citizen(text),
+        not_fixed=commands.says_not_fixed(text),
+        quoted=commands.quoted_ticket(text),
+        parts=identity.split(text),
+    )
+
+
 class Batch:
     """Collect what one batch writes: complaints, SMS, outcomes, events."""
 
@@ -129,15 +159,15 @@ class Batch:
 
     # -- the decision ----------------------------------------------------------
 
-    def handle(self, message: intake.Message, found: classifier.Classification,
+    def handle(self, message: intake.Message, reading: Reading,
                keys: dict[int, str]) -> None:
         """Decide and apply what one message causes."""
-        number, text = message.sender, message.text
+        number, found = message.sender, reading.found
         if number in self.roster.blocked:
             return self.settle(message, models.REJECTED, keys, "blocked sender")
-        if _ECHO.match(text):
+        if reading.echo:
             return self.settle(message, models.NOT_COMPLAINT, keys, "echo of an automatic reply")
-        command = commands.parse_head(text)
+        command = reading.head
         if command and self.roster.is_staff(number):
             return self._staff(message, command, keys)
         if command and command.ticket and command.kind is not commands.Kind.MALFORMED:
@@ -145,25 +175,24 @@ class Batch:
             self.settle(message, models.COMMAND, keys, "refused: not a head")
             self.reply(number, messages.head_refused(command.ticket), "refused")
             return None
-        if command := commands.parse_citizen(text):
+        if command := reading.citizen:
             return self._citizen_command(message, command, keys)
         if self._late_part(message, keys):
             return None
-        if self._follow_up(message, found, keys) or self._reopen_free(message, keys):
+        if self._follow_up(message, reading, keys) or self._reopen_free(message, reading, keys):
             return None
         if found.code is None:
             return self._not_complaint(message, found, keys)
-        self._open(message, found, keys)
+        self._open(message, reading, keys)
         return None
 
-    def _open(self, message: intake.Message, found: classifier.Classification,
-              keys: dict[int, str]) -> None:
-        number = message.sender
+    def _open(self, message: intake.Message, reading: Reading, keys: dict[int, str]) -> None:
+        number, found = message.sender, reading.found
         if self.opened[number] >= self.settings.complaints_per_hour:
             self.settle(message, models.REJECTED, keys, "over the hourly complaint limit")
             return
         self.opened[number] += 1
-        parts = identity.split(message.text)
+        parts = reading.parts
         nik, name, text = parts.nik, parts.name, parts.body
         # The classifier's route() already sent low-confidence text to triage.
         triage = found.code == self.settings.triage_unit or found.code not in self.settings.units
@@ -227,9 +256,10 @@ class Batch:
         except StateError:
             self.reply(message.sender, self._describe(complaint), "status")
 
-    def _reopen_free(self, message: intake.Message, keys: dict[int, str]) -> bool:
+    def _reopen_free(self, message: intake.Message, reading: Reading,
+                     keys: dict[int, str]) -> bool:
         """Reopen the latest resolved complaint when the citizen says it is not fixed."""
-        if not commands.says_not_fixed(message.text):
+        if not reading.not_fixed:
             return False
         latest = self.latest_of(message.sender)
         window = dt.timedelta(days=self.settings.reopen_window)
@@ -243,10 +273,11 @@ class Batch:
         self.settle(message, models.FOLLOWUP, keys, "reopened", latest.id)
         return True
 
-    def _follow_up(self, message: intake.Message, found: classifier.Classification,
+    def _follow_up(self, message: intake.Message, reading: Reading,
                    keys: dict[int, str]) -> bool:
         """Append a message that continues an open complaint of the same number."""
-        target = self._continues(message, found)
+        found = reading.found
+        target = self._continues(message, reading)
         pending = self.pending.get(message.sender)
         joins_pending = (
             pending is not None
@@ -293,9 +324,9 @@ class Batch:
                      for head in self.roster.heads_of(target.unit_code)]
         self.settle(message, models.FOLLOWUP, keys, reason, target.id)
 
-    def _continues(self, message: intake.Message,
-                   found: classifier.Classification) -> models.Complaint | None:
-        if quoted := commands.quoted_ticket(message.text):
+    def _continues(self, message: intake.Message, reading: Reading) -> models.Complaint | None:
+        found = reading.found
+        if quoted := reading.quoted:
             own = self._own(message.sender, quoted)
             return own if own is not None and own.status != models.RESOLVED else None
         since = self.now - dt.timedelta(hours=self.settings.followup_window)

@@ -25,7 +25,7 @@ from surgad.db import engine as db_engine
 from surgad.db import gammu, inbox, schema
 from surgad.errors import ConfigError, WorkerLostError
 
-LOOP_INTERVAL = 0.2
+LOOP_INTERVAL = 0.5
 MAX_RESTARTS = 5
 RESTART_WINDOW = 60.0
 

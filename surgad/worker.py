@@ -161,13 +161,13 @@ def _check_clock(ctx: Context, rows: Sequence[intake.InboxRow]) -> None:
                          configured=ctx.settings.timezone, configured_offset=expected)
 
 
-def _classify(
-    ctx: Context, sorting: intake.Sorting
-) -> dict[int, classifier.Classification]:
-    """Classify every message of a batch, keyed by its first inbox row id."""
+def _classify(ctx: Context, sorting: intake.Sorting) -> dict[int, conversation.Reading]:
+    """Classify and parse every message of a batch, keyed by its first inbox row id."""
     threshold = ctx.settings.triage_threshold
     return {
-        message.rows[0].id: ctx.classifier.route(message.text, threshold)
+        message.rows[0].id: conversation.read(
+            message.text, ctx.classifier.route(message.text, threshold)
+        )
         for message in sorting.messages
     }
 
@@ -176,7 +176,7 @@ def _write(
     ctx: Context,
     conn: sa.Connection,
     sorting: intake.Sorting,
-    found: dict[int, classifier.Classification],
+    found: dict[int, conversation.Reading],
 ) -> int:
     """Settle every row of the batch in the caller's write transaction."""
     now = clock.utc_now()
@@ -315,7 +315,7 @@ def drain(
     bottom again, which picks up held parts and rows committed out of order.
     """
     log = logs.get(partition=ctx.partition[0])
-    waiter = notify.Waiter(ctx.engine, should_stop, beat)
+    waiter = notify.Waiter(ctx.engine, should_stop, beat, ctx.settings.poll_interval)
     progress = False
     outage = 0.0
     idle_polls = 0

@@ -5,7 +5,11 @@ On PostgreSQL a trigger on gammu's inbox (migration 0003) sends NOTIFY on
 connection of its own that LISTENs, and its ``wait`` returns as soon as a
 notification arrives; otherwise it waits for a slow safety poll, which still
 picks up held parts and anything a lost notification would have announced.
-SQLite and MariaDB have no notifications: there ``wait`` is a plain sleep.
+SQLite has no notifications, but every commit to the file changes its
+``data_version``: a ``Waiter`` there keeps a connection of its own and checks
+that number every poll interval, which costs far less than a poll of the inbox,
+so an idle worker sees a new SMS as fast as a busy one. MariaDB has neither:
+there ``wait`` is a plain sleep.
 
 A ``Waiter`` never raises for a database problem: if its connection is lost it
 says so in the log, lets the caller poll at once (the caller's retry policy
@@ -15,6 +19,7 @@ deals with a server that is down) and listens again later.
 from __future__ import annotations
 
 import select
+import sqlite3
 import time
 import weakref
 from collections.abc import Callable
@@ -29,7 +34,13 @@ CHANNEL = "surgad_inbox"
 # at the least, whatever the configured poll interval.
 SAFETY_POLL_INTERVAL = 5.0
 # How often a long wait checks whether to stop (and tells it is alive).
-STOP_CHECK_INTERVAL = 0.25
+STOP_CHECK_INTERVAL = 0.5
+# A watched SQLite file that saw no commit for QUIET_AFTER seconds is checked
+# only every QUIET_CHECK_INTERVAL: each wake-up of an idle process costs about
+# as much CPU as the check itself, and the first SMS after a quiet spell may
+# well wait half a second.
+QUIET_AFTER = 5.0
+QUIET_CHECK_INTERVAL = 0.5
 # How long to wait before trying to listen again after a failure.
 RECONNECT_INTERVAL = 5.0
 
@@ -54,28 +65,70 @@ class _Listener:
             connection.close()  # psycopg2 closes a broken connection quietly
 
 
+class _Watcher:
+    """Tell whether anyone committed to a SQLite file since the last look."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.connection: sqlite3.Connection | None = None
+        self.version: int | None = None
+        self.seen_change_at = time.monotonic()
+
+    def changed(self) -> bool:
+        """Return True if the file changed (or cannot be watched) since last time."""
+        try:
+            if self.connection is None:
+                self.connection = sqlite3.connect(self.path, isolation_level=None)
+            (version,) = self.connection.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
+            self.close()
+            return True  # let the caller poll; its own errors say what is wrong
+        changed, self.version = version != self.version, version
+        if changed:
+            self.seen_change_at = time.monotonic()
+        return changed
+
+    def close(self) -> None:
+        connection, self.connection, self.version = self.connection, None, None
+        if connection is not None:
+            connection.close()
+
+
 class Waiter:
-    """Wait between polls of the inbox; wake early on PostgreSQL's NOTIFY."""
+    """Wait between polls of the inbox; wake early when new rows may be there."""
 
     def __init__(
         self,
         engine: sa.Engine,
         should_stop: Callable[[], bool] = _never,
         beat: Callable[[], None] = _nothing,
+        poll_interval: float = STOP_CHECK_INTERVAL,
     ) -> None:
         self._engine = engine
         self._should_stop = should_stop
         self._beat = beat
+        self._poll_interval = poll_interval
         self._listens = engine.dialect.name == "postgresql"
         self._listener = _Listener()
+        database = engine.url.database
+        file_backed = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+        self._watcher = _Watcher(str(database)) if file_backed else None
+        if self._watcher is not None:
+            # Take the number before the first poll, so that a commit between
+            # that poll and the first wait still wakes the wait.
+            self._watcher.changed()
         self._retry_at = 0.0
         self._log = logs.get(channel=CHANNEL)
-        # Close the connection when the waiter is dropped, even without close().
+        # Close the connections when the waiter is dropped, even without close().
         weakref.finalize(self, self._listener.close)
+        if self._watcher is not None:
+            weakref.finalize(self, self._watcher.close)
 
     def close(self) -> None:
-        """Stop listening and close the connection, if any."""
+        """Stop listening or watching and close the connection, if any."""
         self._listener.close()
+        if self._watcher is not None:
+            self._watcher.close()
 
     def __enter__(self) -> Waiter:
         return self
@@ -90,8 +143,12 @@ class Waiter:
         it waits up to the safety poll interval (or ``timeout`` if longer) and
         returns early on a notification. Just after (re)connecting it returns
         True at once: rows stored before LISTEN took effect were announced to
-        nobody. Every wait ends early when ``should_stop`` says so.
+        nobody. Watching a SQLite file it also waits up to the safety poll
+        interval and returns True at the first check that sees a commit. Every
+        wait ends early when ``should_stop`` says so.
         """
+        if self._watcher is not None:
+            return self._wait_changed(self._watcher, max(timeout, SAFETY_POLL_INTERVAL))
         if not self._listens:
             self._sleep(timeout)
             return False
@@ -110,6 +167,20 @@ class Waiter:
                 return
             time.sleep(min(left, STOP_CHECK_INTERVAL))
             self._beat()
+
+    def _wait_changed(self, watcher: _Watcher, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self._should_stop():
+            now = time.monotonic()
+            if now >= deadline:
+                return False
+            quiet = now - watcher.seen_change_at > QUIET_AFTER
+            step = QUIET_CHECK_INTERVAL if quiet else min(self._poll_interval, STOP_CHECK_INTERVAL)
+            time.sleep(min(deadline - now, step))
+            self._beat()
+            if watcher.changed():
+                return True
+        return False
 
     def _listen(self) -> bool:
         """Open the listening connection; False (and try later) if it fails."""
