@@ -92,8 +92,51 @@ def read(text: str, found: classifier.Classification) -> Reading:
     )
 
 
+class NeedsLock(Exception):
+    """A message needs the database to decide, which a dry run cannot give it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SenderState:
+    """What a batch's decisions read about its senders, read once per batch."""
+
+    senders: frozenset[str]
+    opened: dict[str, int]  # complaints and follow-ups in the last hour
+    replies: dict[str, int]  # logged automatic replies in the last hour
+    latest: dict[str, models.Complaint]  # each sender's newest complaint
+
+    @classmethod
+    def read(cls, conn: sa.Connection, senders: set[str], now: dt.datetime) -> SenderState:
+        return cls(
+            frozenset(senders),
+            complaints.opened_since(conn, senders, now - HOUR),
+            db_directory.reply_counts(conn, senders, now - HOUR),
+            dict(complaints.latest_by_citizen(conn, senders)),
+        )
+
+    def same_as(self, other: SenderState) -> bool:
+        """Tell whether two readings would lead every decision the same way."""
+        return (
+            self.senders == other.senders
+            and self.opened == other.opened
+            and self.replies == other.replies
+            and _columns(self.latest) == _columns(other.latest)
+        )
+
+
+def _columns(latest: dict[str, models.Complaint]) -> dict[str, tuple[Any, ...]]:
+    names = complaints.complaint.c.keys()
+    return {number: tuple(getattr(c, name) for name in names) for number, c in latest.items()}
+
+
 class Batch:
-    """Collect what one batch writes: complaints, SMS, outcomes, events."""
+    """Collect what one batch writes: complaints, SMS, outcomes, events.
+
+    A dry batch decides on a read snapshot without the write lock. It may only
+    use what ``SenderState`` holds: any message that needs the database itself
+    (a command naming a ticket, a follow-up, a reopening, a late part) raises
+    NeedsLock, and the batch is decided again inside the write transaction.
+    """
 
     def __init__(
         self,
@@ -101,30 +144,36 @@ class Batch:
         settings: Settings,
         roster: directory.Directory,
         now: dt.datetime,
-        senders: set[str],
+        state: SenderState,
+        dry: bool = False,
     ) -> None:
-        self.conn = conn
+        self._conn = conn
+        self.dry = dry
         self.settings = settings
         self.roster = roster
         self.now = now
+        self.state = state
         self.new: list[NewComplaint] = []
         self.pending: dict[str, NewComplaint] = {}
         self.sms: list[outbox.Sms] = []
         self.outcomes: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
-        self.opened: Counter[str] = Counter(complaints.opened_since(conn, senders, now - HOUR))
+        self.opened: Counter[str] = Counter(state.opened)
         # Replies in the last hour: the logged ones plus one acknowledgement per
         # complaint opened (acknowledgements are not logged a second time).
-        self.replied: Counter[str] = self.opened + Counter(
-            db_directory.reply_counts(conn, senders, now - HOUR)
-        )
+        self.replied: Counter[str] = self.opened + Counter(state.replies)
         self.reply_log: list[str] = []
         # Each citizen's latest complaint, read once per batch; dropped for a
         # number as soon as this batch changes one of its complaints.
-        self.latest: dict[str, models.Complaint | None] = dict(
-            complaints.latest_by_citizen(conn, senders)
-        )
-        self.latest.update({number: None for number in senders if number not in self.latest})
+        self.latest: dict[str, models.Complaint | None] = dict(state.latest)
+        self.latest.update({n: None for n in state.senders if n not in self.latest})
+
+    @property
+    def conn(self) -> sa.Connection:
+        """Return the write transaction; a dry batch has none to give."""
+        if self.dry:
+            raise NeedsLock
+        return self._conn
 
     def latest_of(self, number: str) -> models.Complaint | None:
         """Return a number's most recent complaint."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -74,6 +75,9 @@ class BatchResult:
     held: int
     complaints: int
     conflict: bool = False
+    lock_wait: float = 0.0  # seconds waiting for the pool's SQLite write lock
+    lock_held: float = 0.0  # seconds holding it
+    redecided: bool = False  # decided again in the write transaction
 
 
 def make_context(
@@ -96,24 +100,32 @@ def make_context(
 def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
     """Read one batch after the cursor, settle it, and move the cursor on."""
     limit = limit or ctx.settings.batch_size
-    if ctx.engine.dialect.name == "sqlite":
-        with db_engine.reading(ctx.engine) as conn:
-            rows, sorting = _read(ctx, conn, limit, lock=False)
-        if not routing.all_row_ids(sorting):
-            return _advance(ctx, rows, sorting, 0)
-        # SQLite has one writer at a time. Workers of one pool queue on a shared
-        # lock, which hands over at once, instead of on SQLite's busy handler,
-        # which sleeps in steps of up to 100 ms.
-        found = _classify(ctx, sorting)  # CPU work before taking the write lock
-        with ctx.write_lock, db_engine.writing(ctx.engine) as conn:
-            made = _write(ctx, conn, sorting, found)
-    else:
+    if ctx.engine.dialect.name != "sqlite":
         # Row locks: rows another worker holds are skipped, not waited for.
         with db_engine.writing(ctx.engine) as conn:
             rows, sorting = _read(ctx, conn, limit, lock=True)
-            ids = routing.all_row_ids(sorting)
-            made = _write(ctx, conn, sorting, _classify(ctx, sorting)) if ids else 0
-    return _advance(ctx, rows, sorting, made)
+            made = 0
+            if routing.all_row_ids(sorting):
+                made = _write(ctx, conn, sorting, _unplanned(ctx, sorting))
+        return _advance(ctx, rows, sorting, made)
+    # SQLite has one writer at a time, so as much as possible happens before
+    # the write lock: reading, classifying, and deciding on a read snapshot.
+    with db_engine.reading(ctx.engine) as conn:
+        rows, sorting = _read(ctx, conn, limit, lock=False)
+        if not routing.all_row_ids(sorting):
+            return _advance(ctx, rows, sorting, 0)
+        plan = _plan(ctx, conn, sorting)
+    # Workers of one pool queue on a shared lock, which hands over at once,
+    # instead of on SQLite's busy handler, which sleeps in steps of up to 100 ms.
+    asked = time.perf_counter()
+    with ctx.write_lock:
+        got = time.perf_counter()
+        with db_engine.writing(ctx.engine) as conn:
+            made = _write(ctx, conn, sorting, plan)
+    done = time.perf_counter()
+    result = _advance(ctx, rows, sorting, made)
+    return dataclasses.replace(result, lock_wait=got - asked, lock_held=done - got,
+                               redecided=plan.redecided)
 
 
 def _read(
@@ -172,23 +184,78 @@ def _classify(ctx: Context, sorting: intake.Sorting) -> dict[int, conversation.R
     }
 
 
-def _write(
+@dataclasses.dataclass
+class Plan:
+    """What a batch's messages say, and what they cause if nothing changes first.
+
+    ``batch`` is None when the decisions need the write transaction: on the
+    servers always, on SQLite when a message needs more than ``state`` holds.
+    """
+
+    readings: dict[int, conversation.Reading]
+    now: dt.datetime
+    state: conversation.SenderState | None = None
+    roster: directory.Directory | None = None
+    batch: conversation.Batch | None = None
+    complaint_rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    redecided: bool = False
+
+
+def _unplanned(ctx: Context, sorting: intake.Sorting) -> Plan:
+    return Plan(_classify(ctx, sorting), clock.utc_now())
+
+
+def _plan(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> Plan:
+    """Decide a batch on the caller's read snapshot, without the write lock."""
+    plan = _unplanned(ctx, sorting)
+    plan.state = conversation.SenderState.read(conn, _senders(sorting), plan.now)
+    plan.roster = roster = _roster(ctx, conn)
+    try:
+        plan.batch = _decide(ctx, conn, sorting, plan, plan.state, dry=True)
+    except conversation.NeedsLock:
+        return plan
+    plan.complaint_rows = [
+        routing.complaint_row(new, ctx.settings, roster, plan.now) for new in plan.batch.new
+    ]
+    return plan
+
+
+def _senders(sorting: intake.Sorting) -> set[str]:
+    return {message.sender for message in sorting.messages}
+
+
+def _decide(
     ctx: Context,
     conn: sa.Connection,
     sorting: intake.Sorting,
-    found: dict[int, conversation.Reading],
-) -> int:
-    """Settle every row of the batch in the caller's write transaction."""
-    now = clock.utc_now()
+    plan: Plan,
+    state: conversation.SenderState,
+    dry: bool,
+) -> conversation.Batch:
+    batch = conversation.Batch(conn, ctx.settings, _roster(ctx, conn), plan.now, state, dry)
+    for message in sorting.messages:
+        batch.handle(message, plan.readings[message.rows[0].id], sorting.keys)
+    return batch
+
+
+def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting, plan: Plan) -> int:
+    """Settle every row of the batch in the caller's write transaction.
+
+    A plan decided on a snapshot is written as it is if the senders' state is
+    still what it was then; otherwise the batch is decided again here.
+    """
+    now = plan.now
     ids = routing.all_row_ids(sorting)
     if inbox.mark_processed(conn, ctx.tables, ids) != len(ids):
         raise Conflict(f"{len(ids)} rows, some settled elsewhere")
     roster = _roster(ctx, conn)
-    batch = conversation.Batch(conn, ctx.settings, roster, now,
-                               {message.sender for message in sorting.messages})
-    for message in sorting.messages:
-        batch.handle(message, found[message.rows[0].id], sorting.keys)
-    rows = [routing.complaint_row(new, ctx.settings, roster, now) for new in batch.new]
+    state = conversation.SenderState.read(conn, _senders(sorting), now)
+    batch, rows = plan.batch, plan.complaint_rows
+    unchanged = plan.state is not None and state.same_as(plan.state) and plan.roster is roster
+    if batch is None or not unchanged:
+        batch = _decide(ctx, conn, sorting, plan, state, dry=False)
+        plan.redecided = True
+        rows = [routing.complaint_row(new, ctx.settings, roster, now) for new in batch.new]
     complaint_ids = complaints.insert(conn, rows)
     sms = list(batch.sms)
     outcomes = routing.settled_outcomes(sorting, now) + batch.outcomes
@@ -342,6 +409,9 @@ def drain(
                 settled=result.settled,
                 held=result.held,
                 complaints=result.complaints,
+                lock_wait_ms=round(result.lock_wait * 1000, 1),
+                lock_held_ms=round(result.lock_held * 1000, 1),
+                redecided=result.redecided,
             )
             continue
         if once and not progress:

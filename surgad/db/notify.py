@@ -79,10 +79,11 @@ class _Watcher:
         try:
             if self.connection is None:
                 self.connection = sqlite3.connect(self.path, isolation_level=None)
-            (version,) = self.connection.execute("PRAGMA data_version").fetchone()
+            row = self.connection.execute("PRAGMA data_version").fetchone()
         except sqlite3.Error:
             self.close()
             return True  # let the caller poll; its own errors say what is wrong
+        version = int(row[0])
         changed, self.version = version != self.version, version
         if changed:
             self.seen_change_at = time.monotonic()

@@ -1,0 +1,76 @@
+"""A batch decided before the write lock is written only if nothing it read changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from surgad import config, worker
+from surgad.db import engine as db_engine
+from tests.integration.conftest import Line
+from tests.integration.test_modems import inbox_row
+
+CITIZEN = "+6281234500077"
+POTHOLE = "Jalan di depan SDN Mojoroto 2 berlubang besar, sudah 2 motor jatuh"
+FLOOD = "Saluran air di Jl. Semeru mampet, tiap hujan banjir sampai rumah warga"
+
+
+def _line_with_one_complaint_an_hour(make_line: Callable[..., Line]) -> Line:
+    line = make_line(with_gammu=False)
+    with line.config.open("a", encoding="utf-8") as handle:
+        handle.write("\n[limits]\ncomplaints_per_hour = 1\n")
+    return line
+
+
+def test_plan_is_decided_again_when_its_sender_changed_meanwhile(
+    make_line: Callable[..., Line],
+) -> None:
+    """Another worker opens a complaint for the same number between the snapshot
+    and the write: the planned complaint would break the hourly limit, so the
+    batch is decided again and the SMS is rejected instead."""
+    line = _line_with_one_complaint_an_hour(make_line)
+    settings = config.load([line.config])
+    line.insert_inbox([inbox_row(CITIZEN, POTHOLE, "")])
+    first = worker.make_context(settings)
+    with db_engine.reading(first.engine) as conn:
+        rows, sorting = worker._read(first, conn, 100, lock=False)
+        plan = worker._plan(first, conn, sorting)
+    assert plan.batch is not None and len(plan.batch.new) == 1
+
+    line.insert_inbox([inbox_row(CITIZEN, FLOOD, "")])
+    other = worker.make_context(settings)
+    other.cursor = rows[0].id
+    assert worker.process_batch(other).complaints == 1
+
+    with db_engine.writing(first.engine) as conn:
+        made = worker._write(first, conn, sorting, plan)
+    assert plan.redecided
+    assert made == 0
+    outcomes = line.query(
+        "SELECT outcome, reason FROM surgad_inbox_outcome WHERE inbox_id = :id", id=rows[0].id
+    )
+    assert [tuple(row) for row in outcomes] == [("rejected", "over the hourly complaint limit")]
+    assert line.scalar("SELECT COUNT(*) FROM surgad_complaint") == 1
+
+
+def test_plan_is_written_as_decided_when_nothing_changed(
+    make_line: Callable[..., Line],
+) -> None:
+    """Other senders' traffic between snapshot and write leaves the plan as it is."""
+    line = _line_with_one_complaint_an_hour(make_line)
+    settings = config.load([line.config])
+    line.insert_inbox([inbox_row(CITIZEN, POTHOLE, "")])
+    first = worker.make_context(settings)
+    with db_engine.reading(first.engine) as conn:
+        rows, sorting = worker._read(first, conn, 100, lock=False)
+        plan = worker._plan(first, conn, sorting)
+
+    line.insert_inbox([inbox_row("+6281234500078", FLOOD, "")])
+    other = worker.make_context(settings)
+    other.cursor = rows[0].id
+    assert worker.process_batch(other).complaints == 1
+
+    with db_engine.writing(first.engine) as conn:
+        made = worker._write(first, conn, sorting, plan)
+    assert not plan.redecided
+    assert made == 1
+    assert line.scalar("SELECT COUNT(*) FROM surgad_complaint") == 2
