@@ -12,6 +12,7 @@ than SQLite's own insert.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -65,14 +66,25 @@ def insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]])
         return
     columns = tuple(rows[0])
     sql, processors = _compiled(conn.dialect, table, columns)
-    if any(processors):
-        values = [
-            tuple(p(row[c]) if p else row[c] for c, p in zip(columns, processors, strict=True))
-            for row in rows
-        ]
-    else:
-        values = [tuple(row[c] for c in columns) for row in rows]
+    values: list[Any] = [operator.itemgetter(*columns)(row) for row in rows]
+    if len(columns) == 1:
+        values = [(value,) for value in values]
+    for index, process in enumerate(processors):
+        if process is not None:
+            values = _converted(values, index, process)
     conn.exec_driver_sql(sql, values)
+
+
+def _converted(values: list[Any], index: int, process: Callable[[Any], Any]) -> list[Any]:
+    """Convert one column of every row; rows of a batch share many values."""
+    done: dict[Any, Any] = {}
+    out = []
+    for row in values:
+        value = row[index]
+        if value not in done:
+            done[value] = process(value)
+        out.append((*row[:index], done[value], *row[index + 1 :]))
+    return out
 
 
 @functools.cache

@@ -49,7 +49,7 @@ class Complaint(SQLModel, table=True):
     __tablename__ = "surgad_complaint"
 
     id: int | None = Field(default=None, primary_key=True)
-    citizen: str = Field(max_length=32, index=True)
+    citizen: str = Field(max_length=32)  # indexed with created_at (migration 0002)
     text: str
     unit_code: str = Field(max_length=16, index=True)
     confidence: float
