@@ -137,6 +137,36 @@ def inbox_units(conn: sa.Connection) -> dict[int, str]:
     return {int(inbox_id): unit for inbox_id, unit in conn.execute(query)}
 
 
+_CITIZENS: sa.BindParameter[str] = sa.bindparam("citizens", expanding=True)
+_SINCE: sa.BindParameter[dt.datetime] = sa.bindparam("since")
+# Built once: these run for every batch, and building a statement with an IN
+# list of hundreds of numbers costs more than running it.
+_OPENED = (
+    sa.select(complaint.c.citizen, sa.func.count())
+    .where(complaint.c.citizen.in_(_CITIZENS), complaint.c.created_at >= _SINCE)
+    .group_by(complaint.c.citizen)
+)
+_FOLLOWED_UP = (
+    sa.select(complaint.c.citizen, sa.func.count())
+    .select_from(outcome.join(complaint, complaint.c.id == outcome.c.complaint_id))
+    .where(
+        complaint.c.citizen.in_(_CITIZENS),
+        outcome.c.outcome == models.FOLLOWUP,
+        outcome.c.handled_at >= _SINCE,
+    )
+    .group_by(complaint.c.citizen)
+)
+_LATEST = sa.select(complaint).where(
+    complaint.c.id.in_(
+        sa.select(sa.func.max(complaint.c.id))
+        .where(complaint.c.citizen.in_(_CITIZENS))
+        .group_by(complaint.c.citizen)
+        .scalar_subquery()
+    )
+)
+CHUNK = 500  # numbers per IN list
+
+
 def opened_since(
     conn: sa.Connection, citizens: Iterable[str], since: dt.datetime
 ) -> dict[str, int]:
@@ -144,28 +174,17 @@ def opened_since(
 
     Both are passed on to unit heads, so both count against the hourly limit.
     """
-    citizens = sorted(set(citizens))
-    if not citizens:
-        return {}
-    opened = (
-        sa.select(complaint.c.citizen, sa.func.count())
-        .where(complaint.c.citizen.in_(citizens), complaint.c.created_at >= since)
-        .group_by(complaint.c.citizen)
-    )
-    counts = {citizen: int(count) for citizen, count in conn.execute(opened)}
-    followups = (
-        sa.select(complaint.c.citizen, sa.func.count())
-        .select_from(outcome.join(complaint, complaint.c.id == outcome.c.complaint_id))
-        .where(
-            complaint.c.citizen.in_(citizens),
-            outcome.c.outcome == models.FOLLOWUP,
-            outcome.c.handled_at >= since,
-        )
-        .group_by(complaint.c.citizen)
-    )
-    for citizen, count in conn.execute(followups):
-        counts[citizen] = counts.get(citizen, 0) + int(count)
+    counts: dict[str, int] = {}
+    for chunk in _chunks(citizens):
+        for query in (_OPENED, _FOLLOWED_UP):
+            for citizen, count in conn.execute(query, {"citizens": chunk, "since": since}):
+                counts[citizen] = counts.get(citizen, 0) + int(count)
     return counts
+
+
+def _chunks(values: Iterable[str]) -> list[list[str]]:
+    ordered = sorted(set(values))
+    return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
 
 
 def latest_of(conn: sa.Connection, citizen: str) -> models.Complaint | None:
@@ -260,16 +279,8 @@ def latest_by_citizen(
     conn: sa.Connection, citizens: Iterable[str]
 ) -> dict[str, models.Complaint]:
     """Return each citizen's most recent complaint, for those who have one."""
-    citizens = sorted(set(citizens))
     found: dict[str, models.Complaint] = {}
-    for start in range(0, len(citizens), 500):
-        chunk = citizens[start : start + 500]
-        newest = (
-            sa.select(sa.func.max(complaint.c.id))
-            .where(complaint.c.citizen.in_(chunk))
-            .group_by(complaint.c.citizen)
-        )
-        query = sa.select(complaint).where(complaint.c.id.in_(newest.scalar_subquery()))
-        for row in conn.execute(query).mappings():
+    for chunk in _chunks(citizens):
+        for row in conn.execute(_LATEST, {"citizens": chunk}).mappings():
             found[row["citizen"]] = models.Complaint(**row)
     return found

@@ -119,19 +119,27 @@ def set_deadline(
         conn.execute(sa.insert(setting).values(code=code, **values))
 
 
+_REPLIES = (
+    sa.select(autoreply.c.number, sa.func.count())
+    .where(
+        autoreply.c.number.in_(sa.bindparam("numbers", expanding=True)),
+        autoreply.c.at >= sa.bindparam("since"),
+    )
+    .group_by(autoreply.c.number)
+)
+
+
 def reply_counts(
     conn: sa.Connection, numbers: Iterable[str], since: dt.datetime
 ) -> dict[str, int]:
     """Count automatic replies sent to each number since a time."""
     numbers = sorted(set(numbers))
-    if not numbers:
-        return {}
-    query = (
-        sa.select(autoreply.c.number, sa.func.count())
-        .where(autoreply.c.number.in_(numbers), autoreply.c.at >= since)
-        .group_by(autoreply.c.number)
-    )
-    return {number: int(count) for number, count in conn.execute(query)}
+    counts: dict[str, int] = {}
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        for number, count in conn.execute(_REPLIES, {"numbers": chunk, "since": since}):
+            counts[number] = int(count)
+    return counts
 
 
 def log_replies(conn: sa.Connection, numbers: Iterable[str], now: dt.datetime) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -138,8 +139,11 @@ def _claim_by_id(
                 # Rows are there but locked right now: not an empty inbox.
                 raise RowsBusy(f"unprocessed rows above {after_id} are locked")
             return []
+        # Forced onto the primary key: with a small or freshly analysed table
+        # the optimizer may pick a scan instead, which locks rows it rejects.
         claim = (
             _select(tables)
+            .with_hint(inbox, "FORCE INDEX (PRIMARY)", "mysql")
             .where(inbox.c.ID.in_(ids))
             .order_by(inbox.c.ID)
             .with_for_update(skip_locked=True)
@@ -173,16 +177,18 @@ def database_now(conn: sa.Connection) -> dt.datetime:
     return clock.parse_db_time(conn.execute(sa.text(expression)).scalar())
 
 
+_KNOWN = sa.select(_outcome.c.dedup_key, _outcome.c.inbox_id).where(
+    _outcome.c.dedup_key.in_(sa.bindparam("keys", expanding=True))
+)
+
+
 def known_keys(conn: sa.Connection, keys: Iterable[str]) -> dict[str, int]:
     """Return the inbox id already holding each of the given SMS fingerprints."""
     keys = list(set(keys))
     found: dict[str, int] = {}
     for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        query = sa.select(_outcome.c.dedup_key, _outcome.c.inbox_id).where(
-            _outcome.c.dedup_key.in_(chunk)
-        )
-        found.update({key: inbox_id for key, inbox_id in conn.execute(query)})
+        rows = conn.execute(_KNOWN, {"keys": keys[start : start + 500]})
+        found.update({key: inbox_id for key, inbox_id in rows})
     return found
 
 
@@ -190,17 +196,21 @@ def mark_processed(
     conn: sa.Connection, tables: gammu.Tables, ids: Sequence[int]
 ) -> int:
     """Mark rows processed if nobody did yet; return how many this call marked."""
-    inbox = tables.inbox
     marked = 0
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        result = conn.execute(
-            sa.update(inbox)
-            .where(inbox.c.ID.in_(chunk), tables.unprocessed())
-            .values(Processed=tables.processed_true)
-        )
+        result = conn.execute(_marking(tables), {"ids": list(ids[start : start + 500])})
         marked += result.rowcount
     return marked
+
+
+@functools.cache
+def _marking(tables: gammu.Tables) -> sa.Update:
+    inbox = tables.inbox
+    return (
+        sa.update(inbox)
+        .where(inbox.c.ID.in_(sa.bindparam("ids", expanding=True)), tables.unprocessed())
+        .values(Processed=tables.processed_true)
+    )
 
 
 def record_outcomes(conn: sa.Connection, outcomes: Sequence[dict[str, Any]]) -> None:
