@@ -196,6 +196,7 @@ class Plan:
     now: dt.datetime
     state: conversation.SenderState | None = None
     roster: directory.Directory | None = None
+    version: tuple[int, int] | None = None  # the snapshot's SQLite data_version
     batch: conversation.Batch | None = None
     complaint_rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     redecided: bool = False
@@ -208,8 +209,10 @@ def _unplanned(ctx: Context, sorting: intake.Sorting) -> Plan:
 def _plan(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> Plan:
     """Decide a batch on the caller's read snapshot, without the write lock."""
     plan = _unplanned(ctx, sorting)
+    plan.version = db_engine.data_version(conn)
     plan.state = conversation.SenderState.read(conn, _senders(sorting), plan.now)
     plan.roster = roster = _roster(ctx, conn)
+    _pool(ctx, conn)  # refreshed here rather than under the write lock
     try:
         plan.batch = _decide(ctx, conn, sorting, plan, plan.state, dry=True)
     except conversation.NeedsLock:
@@ -241,21 +244,38 @@ def _decide(
 def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting, plan: Plan) -> int:
     """Settle every row of the batch in the caller's write transaction.
 
-    A plan decided on a snapshot is written as it is if the senders' state is
-    still what it was then; otherwise the batch is decided again here.
+    A plan decided on a snapshot is written as it is if nobody wrote since, or
+    if the senders' state is still what it was then; otherwise the batch is
+    decided again here.
     """
     now = plan.now
+    untouched = plan.version is not None and db_engine.data_version(conn) == plan.version
     ids = routing.all_row_ids(sorting)
     if inbox.mark_processed(conn, ctx.tables, ids) != len(ids):
         raise Conflict(f"{len(ids)} rows, some settled elsewhere")
     roster = _roster(ctx, conn)
-    state = conversation.SenderState.read(conn, _senders(sorting), now)
     batch, rows = plan.batch, plan.complaint_rows
+    if batch is not None and plan.state is not None and plan.roster is roster and untouched:
+        return _write_decided(ctx, conn, sorting, plan, batch, rows)
+    state = conversation.SenderState.read(conn, _senders(sorting), now)
     unchanged = plan.state is not None and state.same_as(plan.state) and plan.roster is roster
     if batch is None or not unchanged:
         batch = _decide(ctx, conn, sorting, plan, state, dry=False)
         plan.redecided = True
         rows = [routing.complaint_row(new, ctx.settings, roster, now) for new in batch.new]
+    return _write_decided(ctx, conn, sorting, plan, batch, rows)
+
+
+def _write_decided(
+    ctx: Context,
+    conn: sa.Connection,
+    sorting: intake.Sorting,
+    plan: Plan,
+    batch: conversation.Batch,
+    rows: list[dict[str, Any]],
+) -> int:
+    """Write what a batch's decisions cause, in the caller's write transaction."""
+    now, roster = plan.now, batch.roster
     complaint_ids = complaints.insert(conn, rows)
     sms = list(batch.sms)
     outcomes = routing.settled_outcomes(sorting, now) + batch.outcomes

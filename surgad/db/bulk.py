@@ -39,14 +39,8 @@ def reserve_ids(
     key = _key_column(table)
     dialect = conn.dialect.name
     if dialect == "sqlite":
-        highest = sa.select(sa.func.coalesce(sa.func.max(key), 0)).scalar_subquery()
-        if autoincrement:
-            used = sa.text("SELECT seq FROM sqlite_sequence WHERE name = :name")
-            seq = conn.execute(used, {"name": table.name}).scalar()
-            top = max(int(seq or 0), int(conn.execute(sa.select(highest)).scalar_one()))
-        else:
-            top = int(conn.execute(sa.select(highest)).scalar_one())
-        return list(range(top + 1, top + 1 + count))
+        top = conn.execute(_sqlite_top(table, autoincrement)).scalar_one()
+        return list(range(int(top) + 1, int(top) + 1 + count))
     if dialect == "postgresql":
         query = sa.text(
             "SELECT nextval(pg_get_serial_sequence(:table, :column)) "
@@ -85,6 +79,21 @@ def _converted(values: list[Any], index: int, process: Callable[[Any], Any]) -> 
             done[value] = process(value)
         out.append((*row[:index], done[value], *row[index + 1 :]))
     return out
+
+
+@functools.cache
+def _sqlite_top(table: sa.Table, autoincrement: bool) -> sa.Select[Any]:
+    """Return the query for the highest id a SQLite table has ever used."""
+    highest = sa.select(sa.func.coalesce(sa.func.max(_key_column(table)), 0)).scalar_subquery()
+    if not autoincrement:
+        return sa.select(highest)
+    sequence = sa.table("sqlite_sequence", sa.column("name"), sa.column("seq"))
+    used = (
+        sa.select(sa.func.coalesce(sa.func.max(sequence.c.seq), 0))
+        .where(sequence.c.name == table.name)
+        .scalar_subquery()
+    )
+    return sa.select(sa.func.max(highest, used))
 
 
 @functools.cache
