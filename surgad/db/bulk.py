@@ -4,9 +4,10 @@ A batch writes thousands of rows while it holds SQLite's only write lock, so
 every microsecond per row is a microsecond every other writer waits. Two
 things keep the hold short: ids are reserved up front, so one ``executemany``
 writes rows that refer to each other (an outbox row and its parts, a complaint
-and its SMS); and on SQLite the statement is compiled once and fed plain
-tuples, skipping SQLAlchemy's per-row parameter handling, which costs more
-than SQLite's own insert.
+and its SMS); and the statement is compiled once and fed plain tuples,
+skipping SQLAlchemy's per-row parameter handling, which costs more than the
+database's own insert. PostgreSQL gets the same rows in one multi-row INSERT;
+other drivers go through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -55,18 +56,39 @@ def insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]])
     """Insert rows that all name the same columns, in one statement."""
     if not rows:
         return
-    if conn.dialect.name != "sqlite":
+    dialect = conn.dialect
+    if dialect.name not in ("sqlite", "postgresql") or dialect.driver != _DRIVERS[dialect.name]:
         conn.execute(sa.insert(table), list(rows))
         return
     columns = tuple(rows[0])
-    sql, processors = _compiled(conn.dialect, table, columns)
+    sql, processors = _compiled(dialect, table, columns)
     values: list[Any] = [operator.itemgetter(*columns)(row) for row in rows]
     if len(columns) == 1:
         values = [(value,) for value in values]
     for index, process in enumerate(processors):
         if process is not None:
             values = _converted(values, index, process)
-    conn.exec_driver_sql(sql, values)
+    if dialect.name == "sqlite":
+        conn.exec_driver_sql(sql, values)
+        return
+    # psycopg2 sends many rows as one multi-row INSERT, quoting them in C.
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        psycopg2_extras().execute_values(cursor, sql, values, page_size=PAGE_ROWS)
+    finally:
+        cursor.close()
+
+
+# The drivers whose plain executemany this module knows how to feed.
+_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg2"}
+PAGE_ROWS = 1000
+
+
+def psycopg2_extras() -> Any:
+    """Return psycopg2.extras, imported only where PostgreSQL is used."""
+    import psycopg2.extras  # noqa: PLC0415 - an optional dependency
+
+    return psycopg2.extras
 
 
 def _converted(values: list[Any], index: int, process: Callable[[Any], Any]) -> list[Any]:
@@ -100,11 +122,13 @@ def _sqlite_top(table: sa.Table, autoincrement: bool) -> sa.Select[Any]:
 def _compiled(
     dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]
 ) -> tuple[str, tuple[_Processor, ...]]:
-    """Return the positional INSERT of these columns and each one's converter."""
+    """Return the INSERT of these columns for the driver, and each one's converter."""
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(name) for name in columns)
-    marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({marks})"
+    # pysqlite takes one "?" per column; psycopg2's execute_values one "%s" for
+    # all the rows.
+    marks = "(" + ", ".join("?" for _ in columns) + ")" if dialect.name == "sqlite" else "%s"
+    sql = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES {marks}"
     processors = tuple(
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
     )

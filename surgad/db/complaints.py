@@ -19,15 +19,11 @@ def insert(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert complaints; return their new ids in the order given."""
     if not rows:
         return []
-    if conn.dialect.name == "sqlite":
-        ids = bulk.reserve_ids(conn, complaint, len(rows)) or []
-        bulk.insert(conn, complaint, [{"id": i} | row for i, row in zip(ids, rows, strict=True)])
-        return ids
-    if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
-        query = sa.insert(complaint).returning(
-            complaint.c.id, sort_by_parameter_order=True
-        )
-        return [int(row_id) for row_id in conn.execute(query, list(rows)).scalars()]
+    reserved = bulk.reserve_ids(conn, complaint, len(rows))
+    if reserved is not None:
+        rows = [{"id": i} | row for i, row in zip(reserved, rows, strict=True)]
+        bulk.insert(conn, complaint, rows)
+        return reserved
     ids = []
     for row in rows:
         result = conn.execute(sa.insert(complaint), [row])
