@@ -28,8 +28,10 @@ the deciding category score with the best unit score the same way.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from surgad import errors
@@ -145,26 +147,136 @@ class Places:
     numbered: Sequence[str] = ()
 
 
-class _Sequences:
-    """Find the longest listed word sequence that starts at a position."""
+class _Node:
+    """A word in the tree of listed sequences.
+
+    ``following`` holds the words that may come next; ``value`` is that of the
+    sequence ending at this word, or None when none ends here.
+    """
+
+    __slots__ = ("following", "value")
 
     def __init__(self) -> None:
-        self._by_first: dict[str, list[tuple[list[str], int]]] = {}
+        self.following: dict[str, _Node] = {}
+        self.value: int | None = None
+
+
+class _Sequences:
+    """Find the longest listed word sequence that starts at a position.
+
+    The sequences form a tree of words, so matching walks one dictionary
+    lookup per word instead of comparing every sequence with the same first
+    word.
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[str, _Node] = {}
 
     def __contains__(self, first: object) -> bool:
-        return first in self._by_first
+        return first in self._first
+
+    @property
+    def firsts(self) -> frozenset[str]:
+        """Return the words a listed sequence may start with."""
+        return frozenset(self._first)
 
     def add(self, words: Sequence[str], value: int) -> None:
-        entries = self._by_first.setdefault(words[0], [])
-        entries.append((list(words), value))
-        entries.sort(key=lambda entry: -len(entry[0]))
+        """List ``words``; a sequence listed twice keeps its first value."""
+        if not words:
+            raise LexiconError("a listed name or landmark has no words")
+        following = self._first
+        for word in words:
+            node = following.setdefault(word, _Node())
+            following = node.following
+        if node.value is None:
+            node.value = value
 
     def match(self, tokens: list[str], start: int) -> tuple[int, int] | None:
         """Return (length, value) of the longest sequence at ``start``."""
-        for words, value in self._by_first.get(tokens[start], ()):
-            if tokens[start : start + len(words)] == words:
-                return len(words), value
-        return None
+        node = self._first.get(tokens[start])
+        return None if node is None else _longest(tokens, start, node)
+
+    def scan(self, tokens: list[str]) -> tuple[list[int], list[tuple[int, int]]]:
+        """Match left to right, longest first, resuming after each match.
+
+        Return the value of every match in order, and the (start, stop) span of
+        every match longer than one word.
+        """
+        # Most words start no listed sequence: look them all up at once and
+        # visit only the positions where one may start.
+        firsts = list(map(self._first.get, tokens))
+        values: list[int] = []
+        spans: list[tuple[int, int]] = []
+        resume = 0
+        for start in itertools.compress(range(len(tokens)), firsts):
+            node = firsts[start]
+            if start < resume or node is None:
+                continue
+            # The walk of _longest, written out: a call per listed word costs
+            # a tenth of the whole scan.
+            value, stop = node.value, start + 1
+            length = 1
+            while stop < len(tokens):
+                following = node.following.get(tokens[stop])
+                if following is None:
+                    break
+                node, stop = following, stop + 1
+                if node.value is not None:
+                    value, length = node.value, stop - start
+            if value is None:
+                continue
+            values.append(value)
+            if length > 1:
+                resume = start + length
+                spans.append((start, resume))
+        return values, spans
+
+
+def _longest(tokens: list[str], start: int, node: _Node) -> tuple[int, int] | None:
+    """Return (length, value) of the longest sequence from ``node`` at ``start``."""
+    found = None if node.value is None else (1, node.value)
+    stop = start + 1
+    while stop < len(tokens):
+        following = node.following.get(tokens[stop])
+        if following is None:
+            break
+        node, stop = following, stop + 1
+        if node.value is not None:
+            found = (stop - start, node.value)
+    return found
+
+
+class _Spellings(dict[str, tuple[str, ...]]):
+    """Map each lower-cased chunk of text between spaces to its canonical words.
+
+    Two bounded caches: a chunk ("jln," or "rt.05") maps to the canonical words
+    found in it, cheap to recompute; a word maps to its canonical words, dear
+    to compute, so a flood of new punctuation never evicts the words.
+    """
+
+    def __init__(self, canonical: Callable[[str], tuple[str, ...]]) -> None:
+        super().__init__()
+        self._canonical = canonical
+        self._words: dict[str, tuple[str, ...]] = {}
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        # Spaces never fall inside a word or a run of one letter, so a chunk is
+        # shortened and split exactly as the whole message would be.
+        words = _WORD.findall(_LETTER_RUN.sub(r"\1", chunk))
+        spelled = tuple(itertools.chain.from_iterable(map(self._word, words)))
+        self[chunk] = spelled
+        return spelled
+
+    def _word(self, word: str) -> tuple[str, ...]:
+        """Return the canonical words of one word, computing them once."""
+        spelled = self._words.get(word)
+        if spelled is None:
+            if len(self._words) >= _CACHE_LIMIT:
+                self._words.clear()
+            spelled = self._words[word] = self._canonical(word)
+        return spelled
 
 
 class Classifier:
@@ -192,7 +304,7 @@ class Classifier:
         self._synonyms = {key: tuple(value.split()) for key, value in spellings}
         self._vocab = {word for value in self._synonyms.values() for word in value}
         self._vocab.update(word.lower() for word in keep)
-        self._cache: dict[str, tuple[str, ...]] = {}
+        self._spellings = _Spellings(self._canonical)
         self._phrases = _Sequences()
         self._combos: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         self._hits: list[tuple[Hit, ...]] = []
@@ -204,6 +316,12 @@ class Classifier:
         self._add_list(ignore, -1, 0.0)
         self._compile_places(places or Places())
         self._skeletons = _skeleton_index(self._vocab)
+        # Most "+" rules fail for want of their other words: one set test per
+        # first word rules out all of its rules at once.
+        self._partners = {
+            first: frozenset(word for rest, _ in rules for word in rest)
+            for first, rules in self._combos.items()
+        }
 
     @classmethod
     def from_config(cls, data: Mapping[str, Any]) -> Classifier:
@@ -225,12 +343,13 @@ class Classifier:
 
     def classify(self, text: str) -> Classification:
         """Return the unit that must act on ``text``, or why none must."""
-        nik = _NIK_FORMAT.fullmatch(text)
+        # Most SMS are not in the Surga format; "#" is quicker to look for.
+        nik = _NIK_FORMAT.fullmatch(text) if "#" in text else None
         body = nik.group(1) if nik else text
         tokens = self._normalise(body)
         kelurahan = self._mask(tokens)
         totals = self._score(tokens)
-        empty = all(token == _MASK for token in tokens)
+        empty = tokens.count(_MASK) == len(tokens)
         # A question asks for something, so a thanks ending in "?" stays open.
         return self._decide(totals, kelurahan, empty, "?" in body)
 
@@ -239,7 +358,14 @@ class Classifier:
         found = self.classify(text)
         unsure = found.code is None or found.confidence < threshold
         if found.kind == COMPLAINT and unsure and self.triage_unit is not None:
-            return dataclasses.replace(found, code=self.triage_unit)
+            # Built directly: dataclasses.replace costs as much as a decision.
+            return Classification(
+                self.triage_unit,
+                found.confidence,
+                found.kind,
+                found.kelurahan,
+                found.scores,
+            )
         return found
 
     # -- compiling the word lists ---------------------------------------------
@@ -313,21 +439,17 @@ class Classifier:
             needs_marker = not is_kelurahan or name.lower() in marked
             self._gazetteer.add(self._spell(written), len(self._places))
             self._places.append((name, is_kelurahan, needs_marker))
+        # A message without these words has nothing to mask.
+        self._place_words = self._numbered | self._near | self._gazetteer.firsts
 
     # -- normalising and masking ------------------------------------------------
 
     def _normalise(self, body: str) -> list[str]:
         """Return the canonical words of a message body."""
-        tokens: list[str] = []
-        cache = self._cache
-        for word in _WORD.findall(_LETTER_RUN.sub(r"\1", body.lower())):
-            spelled = cache.get(word)
-            if spelled is None:
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                spelled = cache[word] = self._canonical(word)
-            tokens.extend(spelled)
-        return tokens
+        # Spaces never fall inside a word: look each space-separated chunk up
+        # whole, which is faster than finding the words with a regex.
+        spelled = map(self._spellings.__getitem__, body.lower().split())
+        return list(itertools.chain.from_iterable(spelled))
 
     def _canonical(self, word: str) -> tuple[str, ...]:
         if word.isdigit():
@@ -357,21 +479,31 @@ class Classifier:
 
     def _mask(self, tokens: list[str]) -> str | None:
         """Replace location words by placeholders; return the kelurahan named."""
+        if self._place_words.isdisjoint(tokens):
+            return None
         found: str | None = None
         source = list(tokens)
-        for index, token in enumerate(source):
-            before = source[index - 1] if index else ""
-            if token == NUMBER and before in self._numbered:
-                tokens[index - 1 : index + 1] = [_MASK, _MASK]
-            elif before in self._near:
-                start = index + (token in self._filler)
-                if start < len(source) and (
-                    hit := self._landmarks.match(source, start)
-                ):
-                    tokens[start : start + hit[0]] = [_MASK] * hit[0]
-            if token in self._gazetteer:
+        # Every mask starts at a listed place word, and most messages have
+        # none or one: visit only those. Masks read ``source`` and write one
+        # placeholder, so the order they are applied in does not matter.
+        listed = map(self._place_words.__contains__, source)
+        for index in itertools.compress(range(len(source)), listed):
+            self._mask_after(source, tokens, index)
+            if source[index] in self._gazetteer:
                 found = self._mask_place(source, tokens, index) or found
         return found
+
+    def _mask_after(self, source: list[str], tokens: list[str], index: int) -> None:
+        """Mask the number after "rt", or the landmark after "depan"."""
+        after = index + 1
+        if after >= len(source):
+            return
+        if source[after] == NUMBER and source[index] in self._numbered:
+            tokens[index : after + 1] = [_MASK, _MASK]
+        elif source[index] in self._near:
+            start = after + (source[after] in self._filler)
+            if start < len(source) and (hit := self._landmarks.match(source, start)):
+                tokens[start : start + hit[0]] = [_MASK] * hit[0]
 
     def _mask_place(
         self, source: list[str], tokens: list[str], index: int
@@ -400,26 +532,24 @@ class Classifier:
         "lampu taman" does not count a second time as "lampu + taman".
         """
         totals = [0.0] * (self._open_slot + 1)
-        seen: set[int] = set()
-        free: set[str] = set()
-        index = 0
-        while index < len(tokens):
-            matched = self._phrases.match(tokens, index)
-            if matched is None or matched[0] == 1:
-                free.add(tokens[index])
-            if matched is None:
-                index += 1
-                continue
-            index += matched[0]
-            if matched[1] not in seen:
-                seen.add(matched[1])
-                _add_hits(totals, self._hits[matched[1]])
+        terms, spans = self._phrases.scan(tokens)
+        # Each phrase counts once, in the order first matched; floats are
+        # added in one fixed order so that totals never differ by rounding.
+        for term in dict.fromkeys(terms):
+            for slot, weight in self._hits[term]:
+                totals[slot] += weight
         present = set(tokens)
-        for token in present:
-            for rest, term in self._combos.get(token, ()):
-                if all(word in present for word in rest) and (
-                    token in free or any(word in free for word in rest)
-                ):
+        # The words outside phrases, found only once a rule needs them.
+        free = None if spans else present
+        for token in filter(self._partners.__contains__, present):
+            if present.isdisjoint(self._partners[token]):
+                continue
+            for rest, term in self._combos[token]:
+                if not present.issuperset(rest):
+                    continue
+                if free is None:
+                    free = _outside(tokens, spans)
+                if token in free or not free.isdisjoint(rest):
                     _add_hits(totals, self._hits[term])
         return totals
 
@@ -427,32 +557,37 @@ class Classifier:
         self, totals: list[float], kelurahan: str | None, empty: bool, question: bool
     ) -> Classification:
         units = len(self.codes)
-        scores = dict(zip(self.codes, totals[:units], strict=True))
-        best, runner_up = [*sorted(totals[:units], reverse=True), 0.0, 0.0][:2]
+        unit_totals = totals[:units]
+        scores = dict(zip(self.codes, unit_totals, strict=True))
+        best, runner_up = [*sorted(unit_totals, reverse=True), 0.0, 0.0][:2]
         named = totals[units : self._open_slot]
-        categories = dict(zip(self.categories, named, strict=True))
+        # Most messages score in no category, and an empty table reads the same
+        # as a table of zeros in _not_for_a_unit.
+        categories: dict[str, float] = {}
+        if any(named):
+            categories = dict(zip(self.categories, named, strict=True))
         open_issue = totals[self._open_slot] > 0
         rules = self.scoring
-
-        def unrouted(kind: str, confidence: float) -> Classification:
-            return Classification(None, confidence, kind, kelurahan, scores)
-
-        if empty:
-            return unrouted(NOT_COMPLAINT, 1.0)
         verdict = self._not_for_a_unit(
             categories, best, open_issue or question, kelurahan
         )
-        if verdict is not None:
-            return unrouted(verdict[0], _confidence(verdict[1], best, rules))
-        if best < rules.topic_floor and not open_issue:
+        # Every branch but the last leaves the message with no unit.
+        if empty:
+            kind, confidence = NOT_COMPLAINT, 1.0
+        elif verdict is not None:
+            kind = verdict[0]
+            confidence = _confidence(verdict[1], best, rules.saturation)
+        elif best < rules.topic_floor and not open_issue:
             # A stray "sekolah" or "pasar" in a message that asks for nothing
             # is chatter, not a complaint.
-            return unrouted(NOT_COMPLAINT, round(1 - best / rules.topic_floor, 4))
-        if best < rules.keywords:
-            return unrouted(COMPLAINT, 0.0)
-        code = max(self.codes, key=scores.__getitem__)
-        confidence = _confidence(best, runner_up, rules)
-        return Classification(code, confidence, COMPLAINT, kelurahan, scores)
+            kind, confidence = NOT_COMPLAINT, round(1 - best / rules.topic_floor, 4)
+        elif best < rules.keywords:
+            kind, confidence = COMPLAINT, 0.0
+        else:
+            code = max(self.codes, key=scores.__getitem__)
+            confidence = _confidence(best, runner_up, rules.saturation)
+            return Classification(code, confidence, COMPLAINT, kelurahan, scores)
+        return Classification(None, confidence, kind, kelurahan, scores)
 
     def _not_for_a_unit(
         self,
@@ -462,6 +597,9 @@ class Classifier:
         kelurahan: str | None,
     ) -> tuple[str, float] | None:
         """Return (kind, deciding score) when a NONE category beats the units."""
+        if not categories and best > 0:
+            # Every rule below needs a category score, or no unit score.
+            return None
         rules = self.scoring
         spam = categories.get(SPAM, 0.0)
         if spam >= rules.spam_floor and spam >= best:
@@ -479,12 +617,14 @@ class Classifier:
         thanks = categories.get(THANKS, 0.0)
         if thanks > 0 and not open_issue:
             return NOT_COMPLAINT, thanks
+        if best >= rules.topic_floor:
+            return None
         chatter = [
             (score, name)
             for name, score in categories.items()
             if score > 0 and name not in _RULED
         ]
-        if best >= rules.topic_floor or not chatter:
+        if not chatter:
             return None
         score, name = max(chatter)
         return (STATUS_QUERY if name == STATUS else NOT_COMPLAINT), score
@@ -495,12 +635,26 @@ def _add_hits(totals: list[float], hits: tuple[Hit, ...]) -> None:
         totals[slot] += weight
 
 
-def _confidence(top: float, runner_up: float, scoring: Scoring) -> float:
+def _outside(tokens: list[str], spans: list[tuple[int, int]]) -> set[str]:
+    """Return the words outside the given (start, stop) spans of ``tokens``."""
+    words: set[str] = set()
+    start = 0
+    for span_start, span_stop in spans:
+        words.update(tokens[start:span_start])
+        start = span_stop
+    words.update(tokens[start:])
+    return words
+
+
+# Scores are sums of a few weights, so the same pairs come back again and
+# again, and round() is the dearest step of a decision.
+@functools.lru_cache(maxsize=4096)
+def _confidence(top: float, runner_up: float, saturation: float) -> float:
     """Return the damped share of ``top`` that ``runner_up`` does not match."""
     if top <= 0:
         return 0.0
     margin = max(0.0, top - runner_up) / top
-    return round(margin * top / (top + scoring.saturation), 4)
+    return round(margin * top / (top + saturation), 4)
 
 
 def _skeleton(word: str) -> str:

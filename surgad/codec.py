@@ -147,6 +147,51 @@ def split(text: str, reference: int) -> list[Part]:
     ]
 
 
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where ``split`` cut one text, to cut another like it without the work.
+
+    The cuts depend only on the text's length, the weight of each character and
+    where its spaces and newlines are. Two texts of the same length that differ
+    only in digits (a placeholder ticket and the real one) are cut alike.
+    """
+
+    coding: str
+    ends: tuple[int, ...]  # end offset of each part
+
+
+def layout(text: str) -> Layout:
+    """Return how ``split`` cuts ``text``.
+
+    Raises:
+        CodecError: as ``split``.
+    """
+    ends: list[int] = []
+    parts = split(text, 0)
+    for part in parts:
+        ends.append((ends[-1] if ends else 0) + len(part.text))
+    return Layout(parts[0].coding, tuple(ends))
+
+
+def cut(text: str, shape: Layout) -> list[Part] | None:
+    """Cut ``text`` as ``shape`` says, or return None if it does not fit it.
+
+    Only the length is checked: the caller vouches that ``text`` differs from
+    the laid-out text in digits at most. Parts of a long text carry the UDH of
+    reference 0, as ``split(text, 0)`` would.
+    """
+    if len(text) != shape.ends[-1]:
+        return None
+    if len(shape.ends) == 1:
+        return [Part(text, "", shape.coding)]
+    total = len(shape.ends)
+    starts = (0, *shape.ends[:-1])
+    return [
+        Part(text[start:end], concat_udh(0, total, index), shape.coding)
+        for index, (start, end) in enumerate(zip(starts, shape.ends, strict=True), start=1)
+    ]
+
+
 def concat_udh(reference: int, total: int, index: int) -> str:
     """Format the 8-bit-reference concatenation UDH of one part as uppercase hex."""
     return f"050003{reference & 0xFF:02X}{total:02X}{index:02X}"

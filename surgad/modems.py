@@ -83,6 +83,8 @@ def assign(
     pool: Pool, messages: Sequence[outbox.Sms], recipients: Mapping[str, str]
 ) -> list[outbox.Sms]:
     """Return the messages with the modem that should send each."""
+    if len(pool.alive) < 2:
+        return list(messages)  # nothing to steer; any modem sends each
     return [
         dataclasses.replace(sms, via=pool.pick(sms, recipients.get(sms.destination)))
         for sms in messages

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
-from surgad import clock, directory, intake, messages, tickets
+from surgad import clock, codec, directory, intake, messages, tickets
 from surgad.config import Settings
 from surgad.conversation import NewComplaint
 from surgad.db import models, outbox
@@ -78,7 +79,12 @@ def complaint_sms(
     new: NewComplaint, complaint_id: int, settings: Settings, roster: directory.Directory
 ) -> list[outbox.Sms]:
     """Return the acknowledgement to the citizen and the forwards to the heads."""
-    ticket = tickets.encode(complaint_id)
+    return _sms(new, tickets.encode(complaint_id), settings, roster)
+
+
+def _sms(
+    new: NewComplaint, ticket: str, settings: Settings, roster: directory.Directory
+) -> list[outbox.Sms]:
     unit = settings.units[new.unit]
     sms = []
     if new.acknowledge:
@@ -90,6 +96,46 @@ def complaint_sms(
     )
     creator = outbox.creator("forward", ticket)
     return sms + [outbox.Sms(head, forward, creator) for head in roster.heads_of(new.unit)]
+
+
+# Stands for the ticket in SMS drafted before the complaint has its id. A
+# private-use character: no text surgad writes holds one, and a citizen's text
+# that does is simply not drafted.
+TICKET_SLOT = "\ue000"
+
+
+def draft_sms(
+    new: NewComplaint, ticket_width: int, settings: Settings, roster: directory.Directory
+) -> list[outbox.Sms] | None:
+    """Write a complaint's SMS before its id is known, already laid out in parts.
+
+    The layouts are worked out for a ticket of ``ticket_width`` digits, so
+    ``fill_sms`` with a ticket of that width needs no splitting. None if the
+    text itself holds TICKET_SLOT.
+    """
+    if TICKET_SLOT in new.full_text() or TICKET_SLOT in new.message.sender:
+        return None
+    stand_in = "0" * ticket_width
+    return [
+        dataclasses.replace(sms, layout=codec.layout(sms.text.replace(TICKET_SLOT, stand_in)))
+        for sms in _sms(new, TICKET_SLOT, settings, roster)
+    ]
+
+
+def fill_sms(drafts: list[outbox.Sms], complaint_id: int) -> list[outbox.Sms]:
+    """Put a complaint's ticket into its drafted SMS."""
+    ticket = tickets.encode(complaint_id)
+    return [
+        outbox.Sms(
+            sms.destination,
+            sms.text.replace(TICKET_SLOT, ticket),
+            sms.creator.replace(TICKET_SLOT, ticket),
+            sms.priority,
+            sms.via,
+            sms.layout,
+        )
+        for sms in drafts
+    ]
 
 
 def complaint_outcomes(

@@ -30,6 +30,7 @@ from surgad import (
     modems,
     retry,
     routing,
+    tickets,
 )
 from surgad.config import Settings
 from surgad.db import complaints, gammu, inbox, models, notify, outbox
@@ -199,6 +200,8 @@ class Plan:
     version: tuple[int, int] | None = None  # the snapshot's SQLite data_version
     batch: conversation.Batch | None = None
     complaint_rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # The new complaints' SMS, drafted and laid out before their ids are known.
+    drafts: list[list[outbox.Sms] | None] = dataclasses.field(default_factory=list)
     redecided: bool = False
 
 
@@ -219,6 +222,13 @@ def _plan(ctx: Context, conn: sa.Connection, sorting: intake.Sorting) -> Plan:
         return plan
     plan.complaint_rows = [
         routing.complaint_row(new, ctx.settings, roster, plan.now) for new in plan.batch.new
+    ]
+    # Ids come under the lock; tickets are as wide as the snapshot suggests,
+    # and an SMS whose ticket turns out wider is simply split again there.
+    top = complaints.highest_id(conn) if plan.batch.new else 0
+    plan.drafts = [
+        routing.draft_sms(new, len(tickets.encode(top + index)), ctx.settings, roster)
+        for index, new in enumerate(plan.batch.new, start=1)
     ]
     return plan
 
@@ -256,14 +266,15 @@ def _write(ctx: Context, conn: sa.Connection, sorting: intake.Sorting, plan: Pla
     roster = _roster(ctx, conn)
     batch, rows = plan.batch, plan.complaint_rows
     if batch is not None and plan.state is not None and plan.roster is roster and untouched:
-        return _write_decided(ctx, conn, sorting, plan, batch, rows)
+        return _write_decided(ctx, conn, sorting, plan, batch, rows, plan.drafts)
     state = conversation.SenderState.read(conn, _senders(sorting), now)
     unchanged = plan.state is not None and state.same_as(plan.state) and plan.roster is roster
-    if batch is None or not unchanged:
-        batch = _decide(ctx, conn, sorting, plan, state, dry=False)
-        plan.redecided = True
-        rows = [routing.complaint_row(new, ctx.settings, roster, now) for new in batch.new]
-    return _write_decided(ctx, conn, sorting, plan, batch, rows)
+    if batch is not None and unchanged:
+        return _write_decided(ctx, conn, sorting, plan, batch, rows, plan.drafts)
+    batch = _decide(ctx, conn, sorting, plan, state, dry=False)
+    plan.redecided = True
+    rows = [routing.complaint_row(new, ctx.settings, roster, now) for new in batch.new]
+    return _write_decided(ctx, conn, sorting, plan, batch, rows, [])
 
 
 def _write_decided(
@@ -273,14 +284,22 @@ def _write_decided(
     plan: Plan,
     batch: conversation.Batch,
     rows: list[dict[str, Any]],
+    drafts: list[list[outbox.Sms] | None],
 ) -> int:
-    """Write what a batch's decisions cause, in the caller's write transaction."""
+    """Write what a batch's decisions cause, in the caller's write transaction.
+
+    ``drafts`` holds the new complaints' drafted SMS, or is empty.
+    """
     now, roster = plan.now, batch.roster
     complaint_ids = complaints.insert(conn, rows)
     sms = list(batch.sms)
     outcomes = routing.settled_outcomes(sorting, now) + batch.outcomes
-    for new, complaint_id in zip(batch.new, complaint_ids, strict=True):
-        sms += routing.complaint_sms(new, complaint_id, ctx.settings, roster)
+    drafted = drafts or [None] * len(complaint_ids)
+    for new, complaint_id, draft in zip(batch.new, complaint_ids, drafted, strict=True):
+        if draft is None:
+            sms += routing.complaint_sms(new, complaint_id, ctx.settings, roster)
+        else:
+            sms += routing.fill_sms(draft, complaint_id)
         outcomes += routing.complaint_outcomes(new, complaint_id, sorting, now)
     recipients = {m.sender: m.rows[0].recipient for m in sorting.messages}
     outbox.queue(conn, ctx.tables, modems.assign(_pool(ctx, conn), sms, recipients))

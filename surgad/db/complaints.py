@@ -32,6 +32,12 @@ def insert(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     return ids
 
 
+def highest_id(conn: sa.Connection) -> int:
+    """Return the highest complaint id so far (0 for none)."""
+    query = sa.select(sa.func.coalesce(sa.func.max(complaint.c.id), 0))
+    return int(conn.execute(query).scalar_one())
+
+
 def add_events(conn: sa.Connection, events: Sequence[dict[str, Any]]) -> None:
     """Record history entries (complaint_id, at, actor, action, detail)."""
     if events:

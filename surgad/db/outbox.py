@@ -29,6 +29,15 @@ class Sms:
     creator: str
     priority: int = PRIORITY_NORMAL
     via: str | None = None  # gammu PhoneID of the modem to send it; None = any
+    # How to cut the text, worked out beforehand on a text like it (see
+    # codec.Layout); None, or a layout that does not fit, means split it here.
+    layout: codec.Layout | None = None
+
+    def parts(self) -> list[codec.Part]:
+        """Cut the text into SMS parts (reference 0), by the layout if it fits."""
+        if self.layout is not None and (parts := codec.cut(self.text, self.layout)):
+            return parts
+        return codec.split(self.text, 0)
 
 
 def _row(
@@ -57,21 +66,21 @@ def queue(conn: sa.Connection, tables: gammu.Tables, messages: Sequence[Sms]) ->
     one per message, so two long messages in a row never share a reference,
     whichever process wrote them.
     """
-    cut = [(sms, codec.split(sms.text, 0)) for sms in messages]
-    ids = bulk.reserve_ids(conn, tables.outbox, len(cut), autoincrement=True)
+    pieces = [(sms, sms.parts()) for sms in messages]
+    ids = bulk.reserve_ids(conn, tables.outbox, len(pieces), autoincrement=True)
     if ids is None:
-        _queue_unnumbered(conn, tables, cut)
+        _queue_unnumbered(conn, tables, pieces)
     else:
         rows: list[dict[str, Any]] = []
         later_parts: list[dict[str, Any]] = []
-        for row_id, (sms, parts) in zip(ids, cut, strict=True):
+        for row_id, (sms, parts) in zip(ids, pieces, strict=True):
             if len(parts) > 1:
                 parts = _referenced(parts, row_id)
                 later_parts += _part_rows(row_id, parts)
             rows.append({"ID": row_id} | _row(tables, sms, parts[0], len(parts) > 1))
         bulk.insert(conn, tables.outbox, rows)
         bulk.insert(conn, tables.outbox_multipart, later_parts)
-    return sum(len(parts) for _sms, parts in cut)
+    return sum(len(parts) for _sms, parts in pieces)
 
 
 def _referenced(parts: list[codec.Part], reference: int) -> list[codec.Part]:
@@ -100,17 +109,17 @@ def _part_rows(row_id: int, parts: list[codec.Part]) -> list[dict[str, Any]]:
 
 
 def _queue_unnumbered(
-    conn: sa.Connection, tables: gammu.Tables, cut: list[tuple[Sms, list[codec.Part]]]
+    conn: sa.Connection, tables: gammu.Tables, pieces: list[tuple[Sms, list[codec.Part]]]
 ) -> None:
     """Queue where ids come only from the insert (MariaDB): long ones one by one.
 
     A long message's part 1 goes in first; its new id then names the reference
     of every part, part 1's UDH included.
     """
-    singles = [_row(tables, sms, parts[0], False) for sms, parts in cut if len(parts) == 1]
+    singles = [_row(tables, sms, parts[0], False) for sms, parts in pieces if len(parts) == 1]
     if singles:
         conn.execute(sa.insert(tables.outbox), singles)
-    for sms, parts in cut:
+    for sms, parts in pieces:
         if len(parts) == 1:
             continue
         first = conn.execute(sa.insert(tables.outbox), _row(tables, sms, parts[0], True))

@@ -431,3 +431,26 @@ def test_join_rejects_malformed_part() -> None:
     """A part that is not whole UTF-16 units of hex raises CodecError."""
     with pytest.raises(codec.CodecError):
         codec.join_parts_hex(["0041", "004"])
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "SURGA: tiket {t}, cek: kirim CEK {t}",
+        "SURGA #{t} Kel. Mojoroto: " + "jalan berlubang di depan sekolah " * 9,
+        "SURGA #{t}: " + LONG_COMPLAINT,
+        "{t}" + "x" * 150 + "{t}",  # tickets at both ends of a cut
+        "ESKALASI #{t}: " + "€{}[]" * 70,  # extension characters weigh two
+    ],
+)
+def test_a_layout_cuts_a_text_that_differs_in_digits_as_split_does(template: str) -> None:
+    """Laid out with a stand-in ticket, the real text is cut exactly as split cuts it."""
+    shape = codec.layout(template.replace("{t}", "0000000"))
+    for ticket in ("1234567", "9999999", "5000001"):
+        text = template.replace("{t}", ticket)
+        assert codec.cut(text, shape) == codec.split(text, 0)
+
+
+def test_a_layout_refuses_a_text_of_another_length() -> None:
+    shape = codec.layout("SURGA #000000 diterima")
+    assert codec.cut("SURGA #1234567 diterima", shape) is None
