@@ -416,12 +416,17 @@ def drain(
 ) -> None:
     """Poll the inbox until told to stop (or, with ``once``, until it is empty).
 
-    Each pass reads from the lowest unprocessed id upwards, batch by batch. A
-    pass that settles nothing ends in a sleep; the next pass starts from the
-    bottom again, which picks up held parts and rows committed out of order.
+    Each pass reads from the lowest unprocessed id upwards, batch by batch,
+    and ends at the first batch that is not full: the inbox above it was empty
+    a moment ago. The wait that follows ends early when new rows may be there
+    (see ``notify.Waiter``); the next pass starts from the bottom again, which
+    picks up held parts and rows committed out of order. With ``once`` a pass
+    ends only where the inbox is empty.
     """
     log = logs.get(partition=ctx.partition[0])
-    waiter = notify.Waiter(ctx.engine, should_stop, beat, ctx.settings.poll_interval)
+    waiter = notify.Waiter(
+        ctx.engine, should_stop, beat, ctx.settings.poll_interval, ctx.partition
+    )
     progress = False
     outage = 0.0
     idle_polls = 0
@@ -452,7 +457,8 @@ def drain(
                 lock_held_ms=round(result.lock_held * 1000, 1),
                 redecided=result.redecided,
             )
-            continue
+            if once or result.read >= ctx.settings.batch_size:
+                continue  # more may be waiting right behind this batch
         if once and not progress:
             return
         ctx.cursor = 0
@@ -460,5 +466,5 @@ def drain(
             idle_polls = 0
         else:  # idle, or rows busy elsewhere
             idle_polls += 1
-            waiter.wait(_idle_wait(ctx.settings.poll_interval, idle_polls))
         progress = False
+        waiter.wait(_idle_wait(ctx.settings.poll_interval, idle_polls))

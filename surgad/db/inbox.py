@@ -103,7 +103,9 @@ def _share(inbox: sa.Table, index: int, count: int, dialect: str) -> Any:
     single SMS by id and worker 0 takes every part of a long SMS.
     """
     if dialect == "postgresql":
-        return sa.func.abs(sa.func.hashtext(inbox.c.SenderNumber)) % count == index
+        # bigint first: abs() of the lowest int4 hashtext can return is an error.
+        hashed = sa.cast(sa.func.hashtext(inbox.c.SenderNumber), sa.BigInteger)
+        return sa.func.abs(hashed) % count == index
     if dialect == "mysql":
         return sa.func.crc32(inbox.c.SenderNumber) % count == index
     single = sa.and_(inbox.c.ID % count == index, inbox.c.UDH == "")

@@ -104,11 +104,13 @@ class Waiter:
         should_stop: Callable[[], bool] = _never,
         beat: Callable[[], None] = _nothing,
         poll_interval: float = STOP_CHECK_INTERVAL,
+        partition: tuple[int, int] = (0, 1),
     ) -> None:
         self._engine = engine
         self._should_stop = should_stop
         self._beat = beat
         self._poll_interval = poll_interval
+        self._partition = partition
         self._listens = engine.dialect.name == "postgresql"
         self._listener = _Listener()
         database = engine.url.database
@@ -208,7 +210,7 @@ class Waiter:
         deadline = time.monotonic() + timeout
         try:
             while not self._should_stop():
-                if _take_notifications(connection):
+                if _take_notifications(connection, self._partition):
                     return True
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -231,12 +233,19 @@ class Waiter:
         return error
 
 
-def _take_notifications(connection: Any) -> bool:
-    """Consume the notifications already received; tell whether there were any."""
+def _take_notifications(connection: Any, partition: tuple[int, int]) -> bool:
+    """Consume the notifications already received; tell whether one is ours.
+
+    Since migration 0006 a notification's payload is the hash that shares
+    the inbox out among workers (``surgad.db.inbox``): worker k of n wakes only
+    for hashes equal to k modulo n. An empty or foreign payload wakes anyone.
+    """
     if not connection.notifies:
         return False
+    payloads = [note.payload for note in connection.notifies]
     connection.notifies.clear()
-    return True
+    index, count = partition
+    return any(not p.isdigit() or int(p) % count == index for p in payloads)
 
 
 def _first_line(error: BaseException) -> str:

@@ -392,17 +392,17 @@ def test_emoji_sms_arrives_whole_in_inbox_and_complaint(
     assert line.scalar("SELECT text FROM surgad_complaint") == text
 
 
-def test_waiter_wakes_on_notification_or_sleeps(
-    backend: str, engine: sa.Engine
-) -> None:
-    """On PostgreSQL a new inbox row ends the wait; elsewhere the wait is a sleep."""
-    with notify.Waiter(engine) as waiter:
-        if backend != "postgresql":
+def test_waiter_wakes_on_new_rows_or_sleeps(backend: str, engine: sa.Engine) -> None:
+    """PostgreSQL's notification and a commit to the SQLite file end the wait at
+    once; on MariaDB the wait is a sleep."""
+    with notify.Waiter(engine, poll_interval=0.05) as waiter:
+        if backend == "mysql":
             started = time.monotonic()
             assert waiter.wait(0.3) is False
             assert time.monotonic() - started >= 0.3
             return
-        assert waiter.wait(0.3) is True  # just listening: poll once at once
+        if backend == "postgresql":
+            assert waiter.wait(0.3) is True  # just listening: poll once at once
         timer = threading.Timer(0.5, store, (engine, inbox_rows(1)))
         started = time.monotonic()
         timer.start()
@@ -410,6 +410,26 @@ def test_waiter_wakes_on_notification_or_sleeps(
         timer.join()
         assert woken is True
         assert time.monotonic() - started < notify.SAFETY_POLL_INTERVAL
+
+
+@POSTGRESQL
+def test_notification_wakes_only_the_worker_whose_share_it_is(engine: sa.Engine) -> None:
+    """A new SMS wakes the worker whose share of the inbox it falls in, not the other."""
+    row = inbox_rows(1)[0]
+    with engine.connect() as conn:
+        hashed = conn.execute(
+            sa.text("SELECT abs(hashtext(:number)::bigint)"), {"number": row["SenderNumber"]}
+        ).scalar_one()
+    owner_index = int(hashed) % 2
+    owner = notify.Waiter(engine, poll_interval=0.05, partition=(owner_index, 2))
+    other = notify.Waiter(engine, poll_interval=0.05, partition=(1 - owner_index, 2))
+    with owner, other:
+        assert owner.wait(0.3) is True and other.wait(0.3) is True  # now listening
+        store(engine, [row])
+        started = time.monotonic()
+        assert owner.wait(30) is True
+        assert time.monotonic() - started < 1
+        assert other.wait(0.3) is False  # slept to its safety poll instead
 
 
 @POSTGRESQL
