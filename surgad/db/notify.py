@@ -5,10 +5,10 @@ On PostgreSQL a trigger on gammu's inbox (migration 0003) sends NOTIFY on
 connection of its own that LISTENs, and its ``wait`` returns as soon as a
 notification arrives; otherwise it waits for a slow safety poll, which still
 picks up held parts and anything a lost notification would have announced.
-SQLite has no notifications, but every commit to the file changes its
-``data_version``: a ``Waiter`` there keeps a connection of its own and checks
-that number every poll interval, which costs far less than a poll of the inbox,
-so an idle worker sees a new SMS as fast as a busy one. MariaDB has neither:
+SQLite has no notifications, but every other connection's commit to the file
+changes a connection's ``data_version``: a ``Waiter`` there checks that number
+every poll interval, which costs far less than a poll of the inbox, so an idle
+worker sees a new SMS as fast as a busy one. MariaDB has neither:
 there ``wait`` is a plain sleep.
 
 A ``Waiter`` never raises for a database problem: if its connection is lost it
@@ -66,33 +66,41 @@ class _Listener:
 
 
 class _Watcher:
-    """Tell whether anyone committed to a SQLite file since the last look."""
+    """Tell whether anyone else committed to a SQLite file since the last look.
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.connection: sqlite3.Connection | None = None
-        self.version: int | None = None
+    It asks the connection the worker itself last used (the pool hands out the
+    most recently returned one), whose ``data_version`` changes with every
+    other connection's commit but not with the worker's own: a worker that
+    has just written does not wake itself to find nothing new.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.version: tuple[int, int] | None = None
         self.seen_change_at = time.monotonic()
 
     def changed(self) -> bool:
         """Return True if the file changed (or cannot be watched) since last time."""
         try:
-            if self.connection is None:
-                self.connection = sqlite3.connect(self.path, isolation_level=None)
-            row = self.connection.execute("PRAGMA data_version").fetchone()
-        except sqlite3.Error:
-            self.close()
+            # The bare pooled connection: no transaction, no statement building.
+            pooled = self.engine.raw_connection()
+            try:
+                cursor = pooled.cursor()
+                (number,) = cursor.execute("PRAGMA data_version").fetchone()
+                cursor.close()
+                version = (id(pooled.dbapi_connection), int(number))
+            finally:
+                pooled.close()
+        except (sa.exc.SQLAlchemyError, sqlite3.Error):
+            self.version = None
             return True  # let the caller poll; its own errors say what is wrong
-        version = int(row[0])
         changed, self.version = version != self.version, version
         if changed:
             self.seen_change_at = time.monotonic()
         return changed
 
     def close(self) -> None:
-        connection, self.connection, self.version = self.connection, None, None
-        if connection is not None:
-            connection.close()
+        self.version = None
 
 
 class Waiter:
@@ -115,7 +123,7 @@ class Waiter:
         self._listener = _Listener()
         database = engine.url.database
         file_backed = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
-        self._watcher = _Watcher(str(database)) if file_backed else None
+        self._watcher = _Watcher(engine) if file_backed else None
         if self._watcher is not None:
             # Take the number before the first poll, so that a commit between
             # that poll and the first wait still wakes the wait.

@@ -403,13 +403,23 @@ def test_waiter_wakes_on_new_rows_or_sleeps(backend: str, engine: sa.Engine) -> 
             return
         if backend == "postgresql":
             assert waiter.wait(0.3) is True  # just listening: poll once at once
-        timer = threading.Timer(0.5, store, (engine, inbox_rows(1)))
+        writer = sa.create_engine(engine.url)  # a connection of its own, like gammu-smsd
+        timer = threading.Timer(0.5, store, (writer, inbox_rows(1)))
         started = time.monotonic()
         timer.start()
         woken = waiter.wait(30)
         timer.join()
+        writer.dispose()
         assert woken is True
         assert time.monotonic() - started < notify.SAFETY_POLL_INTERVAL
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_workers_own_commit_does_not_wake_it(engine: sa.Engine) -> None:
+    """On SQLite a waiter sleeps through its own engine's commits."""
+    with notify.Waiter(engine, poll_interval=0.05) as waiter:
+        store(engine, inbox_rows(1))
+        assert waiter.wait(0.1) is False
 
 
 @POSTGRESQL
