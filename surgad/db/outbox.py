@@ -87,7 +87,7 @@ def _referenced(parts: list[codec.Part], reference: int) -> list[codec.Part]:
     """Return the parts with the concatenation reference taken from an id."""
     total = len(parts)
     return [
-        dataclasses.replace(part, udh=codec.concat_udh(reference, total, index))
+        codec.Part(part.text, codec.concat_udh(reference, total, index), part.coding)
         for index, part in enumerate(parts, start=1)
     ]
 
