@@ -416,12 +416,12 @@ def drain(
 ) -> None:
     """Poll the inbox until told to stop (or, with ``once``, until it is empty).
 
-    Each pass reads from the lowest unprocessed id upwards, batch by batch,
-    and ends at the first batch that is not full: the inbox above it was empty
-    a moment ago. The wait that follows ends early when new rows may be there
-    (see ``notify.Waiter``); the next pass starts from the bottom again, which
-    picks up held parts and rows committed out of order. With ``once`` a pass
-    ends only where the inbox is empty.
+    Each pass reads from the lowest unprocessed id upwards, batch by batch.
+    Where a wait ends as soon as new rows may be there (PostgreSQL, SQLite;
+    see ``notify.Waiter``) a pass ends at the first batch that is not full:
+    the inbox above it was empty a moment ago. Elsewhere, and with ``once``, a
+    pass ends only where the inbox is empty. The next pass starts from the
+    bottom again, which picks up held parts and rows committed out of order.
     """
     log = logs.get(partition=ctx.partition[0])
     waiter = notify.Waiter(
@@ -457,7 +457,8 @@ def drain(
                 lock_held_ms=round(result.lock_held * 1000, 1),
                 redecided=result.redecided,
             )
-            if once or result.read >= ctx.settings.batch_size:
+            full = result.read >= ctx.settings.batch_size
+            if once or full or not waiter.wakes_early:
                 continue  # more may be waiting right behind this batch
         if once and not progress:
             return

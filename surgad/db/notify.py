@@ -135,6 +135,11 @@ class Waiter:
         if self._watcher is not None:
             weakref.finalize(self, self._watcher.close)
 
+    @property
+    def wakes_early(self) -> bool:
+        """Tell whether a wait ends as soon as new rows may be there."""
+        return self._listens or self._watcher is not None
+
     def close(self) -> None:
         """Stop listening or watching and close the connection, if any."""
         self._listener.close()
