@@ -212,19 +212,10 @@ class _Sequences:
             node = firsts[start]
             if start < resume or node is None:
                 continue
-            # The walk of _longest, written out: a call per listed word costs
-            # a tenth of the whole scan.
-            value, stop = node.value, start + 1
-            length = 1
-            while stop < len(tokens):
-                following = node.following.get(tokens[stop])
-                if following is None:
-                    break
-                node, stop = following, stop + 1
-                if node.value is not None:
-                    value, length = node.value, stop - start
-            if value is None:
+            found = _longest(tokens, start, node)
+            if found is None:
                 continue
+            length, value = found
             values.append(value)
             if length > 1:
                 resume = start + length

@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 _Processor = Callable[[Any], Any] | None
+
+IN_LIST = 500  # values per IN (...) list
+
+
+def chunks(values: Iterable[Any]) -> list[list[Any]]:
+    """Cut distinct values, sorted, into lists short enough for one IN (...)."""
+    ordered = sorted(set(values))
+    return [ordered[start : start + IN_LIST] for start in range(0, len(ordered), IN_LIST)]
 
 
 def reserve_ids(

@@ -166,9 +166,6 @@ _LATEST = sa.select(complaint).where(
         .scalar_subquery()
     )
 )
-CHUNK = 500  # numbers per IN list
-
-
 def opened_since(
     conn: sa.Connection, citizens: Iterable[str], since: dt.datetime
 ) -> dict[str, int]:
@@ -177,16 +174,11 @@ def opened_since(
     Both are passed on to unit heads, so both count against the hourly limit.
     """
     counts: dict[str, int] = {}
-    for chunk in _chunks(citizens):
+    for chunk in bulk.chunks(citizens):
         for query in (_OPENED, _FOLLOWED_UP):
             for citizen, count in conn.execute(query, {"citizens": chunk, "since": since}):
                 counts[citizen] = counts.get(citizen, 0) + int(count)
     return counts
-
-
-def _chunks(values: Iterable[str]) -> list[list[str]]:
-    ordered = sorted(set(values))
-    return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
 
 
 def latest_of(conn: sa.Connection, citizen: str) -> models.Complaint | None:
@@ -282,7 +274,7 @@ def latest_by_citizen(
 ) -> dict[str, models.Complaint]:
     """Return each citizen's most recent complaint, for those who have one."""
     found: dict[str, models.Complaint] = {}
-    for chunk in _chunks(citizens):
+    for chunk in bulk.chunks(citizens):
         for row in conn.execute(_LATEST, {"citizens": chunk}).mappings():
             found[row["citizen"]] = models.Complaint(**row)
     return found

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 
-from surgad.db import models
+from surgad.db import bulk, models
 
 head = models.Head.__table__  # type: ignore[attr-defined]
 blocked = models.BlockedSender.__table__  # type: ignore[attr-defined]
@@ -133,10 +133,8 @@ def reply_counts(
     conn: sa.Connection, numbers: Iterable[str], since: dt.datetime
 ) -> dict[str, int]:
     """Count automatic replies sent to each number since a time."""
-    numbers = sorted(set(numbers))
     counts: dict[str, int] = {}
-    for start in range(0, len(numbers), 500):
-        chunk = numbers[start : start + 500]
+    for chunk in bulk.chunks(numbers):
         for number, count in conn.execute(_REPLIES, {"numbers": chunk, "since": since}):
             counts[number] = int(count)
     return counts

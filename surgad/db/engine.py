@@ -144,8 +144,17 @@ def data_version(conn: sa.Connection) -> tuple[int, int] | None:
     """
     if conn.dialect.name != "sqlite":
         return None
-    version = conn.exec_driver_sql("PRAGMA data_version").scalar_one()
-    return id(conn.connection.dbapi_connection), int(version)
+    return sqlite_data_version(conn.connection.dbapi_connection)
+
+
+def sqlite_data_version(dbapi_conn: Any) -> tuple[int, int]:
+    """Return (which connection, its data_version) for a bare SQLite connection."""
+    cursor = dbapi_conn.cursor()
+    try:
+        (version,) = cursor.execute("PRAGMA data_version").fetchone()
+    finally:
+        cursor.close()
+    return id(dbapi_conn), int(version)
 
 
 def ping(engine: sa.Engine) -> None:

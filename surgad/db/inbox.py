@@ -186,11 +186,9 @@ _KNOWN = sa.select(_outcome.c.dedup_key, _outcome.c.inbox_id).where(
 
 def known_keys(conn: sa.Connection, keys: Iterable[str]) -> dict[str, int]:
     """Return the inbox id already holding each of the given SMS fingerprints."""
-    keys = list(set(keys))
     found: dict[str, int] = {}
-    for start in range(0, len(keys), 500):
-        rows = conn.execute(_KNOWN, {"keys": keys[start : start + 500]})
-        found.update({key: inbox_id for key, inbox_id in rows})
+    for chunk in bulk.chunks(keys):
+        found.update({key: inbox_id for key, inbox_id in conn.execute(_KNOWN, {"keys": chunk})})
     return found
 
 
@@ -199,9 +197,8 @@ def mark_processed(
 ) -> int:
     """Mark rows processed if nobody did yet; return how many this call marked."""
     marked = 0
-    for start in range(0, len(ids), 500):
-        result = conn.execute(_marking(tables), {"ids": list(ids[start : start + 500])})
-        marked += result.rowcount
+    for chunk in bulk.chunks(ids):
+        marked += conn.execute(_marking(tables), {"ids": chunk}).rowcount
     return marked
 
 

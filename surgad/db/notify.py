@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from surgad import logs
+from surgad.db import engine as db_engine
 
 CHANNEL = "surgad_inbox"
 # With a listening connection the poll is only a safety net: it runs this often
@@ -85,10 +86,7 @@ class _Watcher:
             # The bare pooled connection: no transaction, no statement building.
             pooled = self.engine.raw_connection()
             try:
-                cursor = pooled.cursor()
-                (number,) = cursor.execute("PRAGMA data_version").fetchone()
-                cursor.close()
-                version = (id(pooled.dbapi_connection), int(number))
+                version = db_engine.sqlite_data_version(pooled.dbapi_connection)
             finally:
                 pooled.close()
         except (sa.exc.SQLAlchemyError, sqlite3.Error):

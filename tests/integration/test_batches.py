@@ -21,13 +21,9 @@ def _line_with_one_complaint_an_hour(make_line: Callable[..., Line]) -> Line:
     return line
 
 
-def test_plan_is_decided_again_when_its_sender_changed_meanwhile(
-    make_line: Callable[..., Line],
-) -> None:
-    """Another worker opens a complaint for the same number between the snapshot
-    and the write: the planned complaint would break the hourly limit, so the
-    batch is decided again and the SMS is rejected instead."""
-    line = _line_with_one_complaint_an_hour(make_line)
+def _plan_then_other_worker(line: Line, meanwhile_from: str) -> tuple[int, int, worker.Plan]:
+    """Plan CITIZEN's complaint on a snapshot, let another worker open a complaint
+    from ``meanwhile_from``, then write the plan; return (inbox id, made, plan)."""
     settings = config.load([line.config])
     line.insert_inbox([inbox_row(CITIZEN, POTHOLE, "")])
     first = worker.make_context(settings)
@@ -36,17 +32,28 @@ def test_plan_is_decided_again_when_its_sender_changed_meanwhile(
         plan = worker._plan(first, conn, sorting)
     assert plan.batch is not None and len(plan.batch.new) == 1
 
-    line.insert_inbox([inbox_row(CITIZEN, FLOOD, "")])
+    line.insert_inbox([inbox_row(meanwhile_from, FLOOD, "")])
     other = worker.make_context(settings)
     other.cursor = rows[0].id
     assert worker.process_batch(other).complaints == 1
 
     with db_engine.writing(first.engine) as conn:
         made = worker._write(first, conn, sorting, plan)
+    return rows[0].id, made, plan
+
+
+def test_plan_is_decided_again_when_its_sender_changed_meanwhile(
+    make_line: Callable[..., Line],
+) -> None:
+    """Another worker opens a complaint for the same number between the snapshot
+    and the write: the planned complaint would break the hourly limit, so the
+    batch is decided again and the SMS is rejected instead."""
+    line = _line_with_one_complaint_an_hour(make_line)
+    inbox_id, made, plan = _plan_then_other_worker(line, CITIZEN)
     assert plan.redecided
     assert made == 0
     outcomes = line.query(
-        "SELECT outcome, reason FROM surgad_inbox_outcome WHERE inbox_id = :id", id=rows[0].id
+        "SELECT outcome, reason FROM surgad_inbox_outcome WHERE inbox_id = :id", id=inbox_id
     )
     assert [tuple(row) for row in outcomes] == [("rejected", "over the hourly complaint limit")]
     assert line.scalar("SELECT COUNT(*) FROM surgad_complaint") == 1
@@ -57,20 +64,7 @@ def test_plan_is_written_as_decided_when_nothing_changed(
 ) -> None:
     """Other senders' traffic between snapshot and write leaves the plan as it is."""
     line = _line_with_one_complaint_an_hour(make_line)
-    settings = config.load([line.config])
-    line.insert_inbox([inbox_row(CITIZEN, POTHOLE, "")])
-    first = worker.make_context(settings)
-    with db_engine.reading(first.engine) as conn:
-        rows, sorting = worker._read(first, conn, 100, lock=False)
-        plan = worker._plan(first, conn, sorting)
-
-    line.insert_inbox([inbox_row("+6281234500078", FLOOD, "")])
-    other = worker.make_context(settings)
-    other.cursor = rows[0].id
-    assert worker.process_batch(other).complaints == 1
-
-    with db_engine.writing(first.engine) as conn:
-        made = worker._write(first, conn, sorting, plan)
+    _inbox_id, made, plan = _plan_then_other_worker(line, "+6281234500078")
     assert not plan.redecided
     assert made == 1
     assert line.scalar("SELECT COUNT(*) FROM surgad_complaint") == 2

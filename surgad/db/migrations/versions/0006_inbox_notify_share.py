@@ -36,6 +36,13 @@ def _function(payload: str) -> str:
     )
 
 
+def _trigger(each: str) -> str:
+    return (
+        "CREATE TRIGGER surgad_inbox_notify AFTER INSERT ON inbox "
+        f"FOR EACH {each} EXECUTE PROCEDURE surgad_inbox_notify()"
+    )
+
+
 def upgrade() -> None:
     """Notify once per row, with the sender's share hash (PostgreSQL)."""
     if op.get_bind().dialect.name != "postgresql":
@@ -44,10 +51,7 @@ def upgrade() -> None:
     # would fail gammu-smsd's INSERT.
     op.execute(_function('abs(hashtext(NEW."SenderNumber")::bigint)::text'))
     op.execute("DROP TRIGGER IF EXISTS surgad_inbox_notify ON inbox")
-    op.execute(
-        "CREATE TRIGGER surgad_inbox_notify AFTER INSERT ON inbox "
-        "FOR EACH ROW EXECUTE PROCEDURE surgad_inbox_notify()"
-    )
+    op.execute(_trigger("ROW"))
 
 
 def downgrade() -> None:
@@ -56,7 +60,4 @@ def downgrade() -> None:
         return
     op.execute(_function("''"))
     op.execute("DROP TRIGGER IF EXISTS surgad_inbox_notify ON inbox")
-    op.execute(
-        "CREATE TRIGGER surgad_inbox_notify AFTER INSERT ON inbox "
-        "FOR EACH STATEMENT EXECUTE PROCEDURE surgad_inbox_notify()"
-    )
+    op.execute(_trigger("STATEMENT"))
