@@ -134,7 +134,7 @@ def split(text: str, reference: int) -> list[Part]:
 
     gsm = is_gsm(text)
     coding = GSM_CODING if gsm else UCS2_CODING
-    weights = [_septet_weight(ch) if gsm else _unit_weight(ch) for ch in text]
+    weights = _weights(text, gsm)
     single, per_part = _GSM_LIMITS if gsm else _UCS2_LIMITS
     if sum(weights) <= single:
         return [Part(text, "", coding)]
@@ -253,6 +253,18 @@ def parse_udh(udh_hex: str) -> Concat | None:
         if iei in (_IEI_CONCAT_8BIT, _IEI_CONCAT_16BIT):
             found = _concat(iei, body)
     return found
+
+
+_ASTRAL: Final = re.compile("[\U00010000-\U0010FFFF]")
+
+
+def _weights(text: str, gsm: bool) -> list[int]:
+    """Return the room each character takes in its part (see below)."""
+    if gsm and _GSM_BASIC_TEXT.fullmatch(text):
+        return [1] * len(text)  # the common case, without a call per character
+    if not gsm and not _ASTRAL.search(text):
+        return [1] * len(text)
+    return [_septet_weight(ch) if gsm else _unit_weight(ch) for ch in text]
 
 
 def _septet_weight(ch: str) -> int:

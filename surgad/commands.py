@@ -93,6 +93,7 @@ _NOT_FIXED = re.compile(
 _ANY_TICKET = re.compile(
     r"(?:tiket|no\.?|nmr|nomor|nomer|#)\s*#?\s*(\d{2,12})\b", re.IGNORECASE
 )
+_DIGIT = re.compile(r"\d")  # no ticket without one: most texts skip the searches
 
 
 def parse_head(text: str) -> Command | None:
@@ -119,7 +120,7 @@ def parse_citizen(text: str) -> Command | None:
         return Command(Kind.STATUS, match.group("ticket"))
     if match := _REOPEN_WORD.match(text):
         return Command(Kind.REOPEN, match.group("ticket"), match.group("rest").strip())
-    if match := _STATUS_NUMBERED.search(text):
+    if _DIGIT.search(text) and (match := _STATUS_NUMBERED.search(text)):
         return Command(Kind.STATUS, match.group("ticket"))
     if _STATUS_FREE.search(text):
         return Command(Kind.STATUS, quoted_ticket(text))
@@ -133,5 +134,5 @@ def says_not_fixed(text: str) -> bool:
 
 def quoted_ticket(text: str) -> str | None:
     """Return a ticket number quoted in free text (``tiket 1234``, ``#1234``)."""
-    match = _ANY_TICKET.search(text)
+    match = _ANY_TICKET.search(text) if _DIGIT.search(text) else None
     return match.group(1) if match else None

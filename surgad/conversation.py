@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections import Counter
 from typing import Any
@@ -28,7 +29,6 @@ from surgad import (
 )
 from surgad.config import Settings
 from surgad.db import complaints, models, outbox
-from surgad.db import directory as db_directory
 from surgad.errors import StateError
 
 HOUR = dt.timedelta(hours=1)
@@ -62,34 +62,46 @@ class NewComplaint:
         )
 
 
-@dataclasses.dataclass(frozen=True)
 class Reading:
-    """What a message's text says, worked out before the write transaction.
+    """What a message's text says, each part worked out on first use.
 
-    All of it depends on the text alone, so workers compute it while another
-    holds the write lock; only decisions that read the database wait for it.
+    All of it depends on the text alone, so workers may compute it while
+    another holds the write lock; most messages need only a few of the parts
+    (a new complaint is never asked whether it says "not fixed").
     """
 
-    found: classifier.Classification
-    echo: bool
-    head: commands.Command | None
-    citizen: commands.Command | None
-    not_fixed: bool
-    quoted: str | None
-    parts: identity.Split
+    def __init__(self, text: str, found: classifier.Classification) -> None:
+        self.text = text
+        self.found = found
+
+    @functools.cached_property
+    def echo(self) -> bool:
+        return bool(_ECHO.match(self.text))
+
+    @functools.cached_property
+    def head(self) -> commands.Command | None:
+        return commands.parse_head(self.text)
+
+    @functools.cached_property
+    def citizen(self) -> commands.Command | None:
+        return commands.parse_citizen(self.text)
+
+    @functools.cached_property
+    def not_fixed(self) -> bool:
+        return commands.says_not_fixed(self.text)
+
+    @functools.cached_property
+    def quoted(self) -> str | None:
+        return commands.quoted_ticket(self.text)
+
+    @functools.cached_property
+    def parts(self) -> identity.Split:
+        return identity.split(self.text)
 
 
 def read(text: str, found: classifier.Classification) -> Reading:
-    """Parse everything ``Batch.handle`` may ask of one message's text."""
-    return Reading(
-        found=found,
-        echo=bool(_ECHO.match(text)),
-        head=commands.parse_head(text),
-        citizen=commands.parse_citizen(text),
-        not_fixed=commands.says_not_fixed(text),
-        quoted=commands.quoted_ticket(text),
-        parts=identity.split(text),
-    )
+    """Return the reading of one message's text (see ``Reading``)."""
+    return Reading(text, found)
 
 
 class NeedsLock(Exception):
@@ -107,11 +119,9 @@ class SenderState:
 
     @classmethod
     def read(cls, conn: sa.Connection, senders: set[str], now: dt.datetime) -> SenderState:
+        opened, replies = complaints.hourly_counts(conn, senders, now - HOUR)
         return cls(
-            frozenset(senders),
-            complaints.opened_since(conn, senders, now - HOUR),
-            db_directory.reply_counts(conn, senders, now - HOUR),
-            dict(complaints.latest_by_citizen(conn, senders)),
+            frozenset(senders), opened, replies, complaints.latest_by_citizen(conn, senders)
         )
 
     def same_as(self, other: SenderState) -> bool:
@@ -308,12 +318,10 @@ class Batch:
     def _reopen_free(self, message: intake.Message, reading: Reading,
                      keys: dict[int, str]) -> bool:
         """Reopen the latest resolved complaint when the citizen says it is not fixed."""
-        if not reading.not_fixed:
-            return False
         latest = self.latest_of(message.sender)
         window = dt.timedelta(days=self.settings.reopen_window)
         if (latest is None or latest.status != models.RESOLVED or latest.resolved_at is None
-                or self.now - latest.resolved_at > window):
+                or self.now - latest.resolved_at > window or not reading.not_fixed):
             return False
         try:
             self.sms += actions.reopen(self.act(message.sender), latest, message.text)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from surgad import codec, phone
 from surgad.db import models
@@ -33,6 +34,19 @@ class InboxRow:
     udh: str
     sms_class: int
     recipient: str = ""  # PhoneID of the gammu-smsd (modem) that received it
+
+    @functools.cached_property
+    def key(self) -> str:
+        """Return what identifies the SMS as the network delivered it.
+
+        gammu-smsd stores the same SMS again when it cannot delete it from the
+        SIM; the copies agree on sender, SMSC time stamp, UDH and text, and
+        differ only in their row id and insert time.
+        """
+        material = "\x1f".join(
+            (self.sender, self.received.isoformat(), self.udh, self.text_hex.upper())
+        )
+        return hashlib.sha1(material.encode("utf-8")).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,26 +83,22 @@ class Sorting:
 
 
 def fingerprint(row: InboxRow) -> str:
-    """Return what identifies an SMS as the network delivered it.
-
-    gammu-smsd stores the same SMS again when it cannot delete it from the SIM;
-    the copies agree on sender, SMSC time stamp, UDH and text, and differ only
-    in their row id and insert time.
-    """
-    material = "\x1f".join(
-        (row.sender, row.received.isoformat(), row.udh, row.text_hex.upper())
-    )
-    return hashlib.sha1(material.encode("utf-8")).hexdigest()
+    """Return what identifies an SMS as the network delivered it (see InboxRow.key)."""
+    return row.key
 
 
 def sort_rows(
     rows: Iterable[InboxRow],
     known: Mapping[str, int],
-    now: dt.datetime,
+    now: dt.datetime | Callable[[], dt.datetime],
     hold_window: float,
     region: str = "ID",
 ) -> Sorting:
-    """Sort a batch into messages, settled rows and held parts."""
+    """Sort a batch into messages, settled rows and held parts.
+
+    ``now`` is the database's clock, or a function that reads it: it is
+    needed only to tell how long an incomplete long SMS has waited.
+    """
     sorting = Sorting()
     parts: list[tuple[InboxRow, codec.Concat, str]] = []
     for row in _unique(rows):
@@ -173,7 +183,7 @@ def _message(
 # because this module cannot see which messages were already opened.
 def _assemble(
     parts: list[tuple[InboxRow, codec.Concat, str]],
-    now: dt.datetime,
+    now: dt.datetime | Callable[[], dt.datetime],
     hold_window: float,
     sorting: Sorting,
 ) -> None:
@@ -182,10 +192,12 @@ def _assemble(
         rows = [row for row, _ in group]
         concat = group[0][1]
         complete = len(group) == concat.total
-        waited = (now - min(row.stored for row in rows)).total_seconds()
-        if not complete and waited < hold_window:
-            sorting.held.extend(rows)
-            continue
+        if not complete:
+            if callable(now):
+                now = now()
+            if (now - min(row.stored for row in rows)).total_seconds() < hold_window:
+                sorting.held.extend(rows)
+                continue
         try:
             sorting.messages.append(
                 _message(rows, key[0], _join(group), not complete, _concat_key(key))

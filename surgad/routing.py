@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 
 from surgad import clock, codec, directory, intake, messages, tickets
@@ -117,9 +117,15 @@ def draft_sms(
         return None
     stand_in = "0" * ticket_width
     return [
-        dataclasses.replace(sms, layout=codec.layout(sms.text.replace(TICKET_SLOT, stand_in)))
+        outbox.Sms(sms.destination, sms.text, sms.creator, sms.priority, sms.via,
+                   _layout(sms.text.replace(TICKET_SLOT, stand_in)))
         for sms in _sms(new, TICKET_SLOT, settings, roster)
     ]
+
+
+# Acknowledgements differ only in their ticket: with the placeholder ticket
+# most drafts are laid out once.
+_layout = functools.lru_cache(maxsize=256)(codec.layout)
 
 
 def fill_sms(drafts: list[outbox.Sms], complaint_id: int) -> list[outbox.Sms]:

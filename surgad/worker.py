@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -147,7 +148,7 @@ def _read(
     sorting = intake.sort_rows(
         batch,
         known,
-        inbox.database_now(conn),
+        functools.partial(inbox.database_now, conn),
         ctx.settings.hold_window,
         ctx.settings.region,
     )

@@ -105,6 +105,22 @@ def due_escalations(
     return _due(conn, complaint.c.escalate_at, now, limit)
 
 
+def due_kinds(conn: sa.Connection, now: dt.datetime) -> tuple[bool, bool]:
+    """Tell whether any escalation, and any reminder, is due, without locking.
+
+    The watchdog asks this in a read transaction every scan, so that on SQLite
+    it takes the write lock (which gammu-smsd cannot wait for) only when
+    there is something to write.
+    """
+    found = [
+        conn.execute(
+            sa.select(sa.literal(1)).where(column <= now).limit(1)
+        ).first() is not None
+        for column in (complaint.c.escalate_at, complaint.c.remind_at)
+    ]
+    return found[0], found[1]
+
+
 def _due(
     conn: sa.Connection, column: sa.Column[Any], now: dt.datetime, limit: int
 ) -> list[models.Complaint]:
@@ -143,21 +159,6 @@ _CITIZENS: sa.BindParameter[str] = sa.bindparam("citizens", expanding=True)
 _SINCE: sa.BindParameter[dt.datetime] = sa.bindparam("since")
 # Built once: these run for every batch, and building a statement with an IN
 # list of hundreds of numbers costs more than running it.
-_OPENED = (
-    sa.select(complaint.c.citizen, sa.func.count())
-    .where(complaint.c.citizen.in_(_CITIZENS), complaint.c.created_at >= _SINCE)
-    .group_by(complaint.c.citizen)
-)
-_FOLLOWED_UP = (
-    sa.select(complaint.c.citizen, sa.func.count())
-    .select_from(outcome.join(complaint, complaint.c.id == outcome.c.complaint_id))
-    .where(
-        complaint.c.citizen.in_(_CITIZENS),
-        outcome.c.outcome == models.FOLLOWUP,
-        outcome.c.handled_at >= _SINCE,
-    )
-    .group_by(complaint.c.citizen)
-)
 _LATEST = sa.select(complaint).where(
     complaint.c.id.in_(
         sa.select(sa.func.max(complaint.c.id))
@@ -166,19 +167,43 @@ _LATEST = sa.select(complaint).where(
         .scalar_subquery()
     )
 )
-def opened_since(
-    conn: sa.Connection, citizens: Iterable[str], since: dt.datetime
-) -> dict[str, int]:
-    """Count complaints and follow-ups each citizen sent since a time.
+# The hourly limits' counts in one round trip: complaints opened ("o"),
+# follow-ups passed on ("f"), automatic replies logged ("r").
+_autoreply = models.AutoReply.__table__  # type: ignore[attr-defined]
+_HOURLY = sa.union_all(
+    sa.select(sa.literal_column("'o'"), complaint.c.citizen, sa.func.count())
+    .where(complaint.c.citizen.in_(_CITIZENS), complaint.c.created_at >= _SINCE)
+    .group_by(complaint.c.citizen),
+    sa.select(sa.literal_column("'f'"), complaint.c.citizen, sa.func.count())
+    .select_from(outcome.join(complaint, complaint.c.id == outcome.c.complaint_id))
+    .where(
+        complaint.c.citizen.in_(_CITIZENS),
+        outcome.c.outcome == models.FOLLOWUP,
+        outcome.c.handled_at >= _SINCE,
+    )
+    .group_by(complaint.c.citizen),
+    sa.select(sa.literal_column("'r'"), _autoreply.c.number, sa.func.count())
+    .where(_autoreply.c.number.in_(_CITIZENS), _autoreply.c.at >= _SINCE)
+    .group_by(_autoreply.c.number),
+)
 
-    Both are passed on to unit heads, so both count against the hourly limit.
+
+def hourly_counts(
+    conn: sa.Connection, citizens: Iterable[str], since: dt.datetime
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Count, per citizen since a time, what the hourly limits count.
+
+    Returns the complaints and follow-ups sent (both are passed on to unit
+    heads, so both count against the complaint limit), and the automatic
+    replies logged.
     """
-    counts: dict[str, int] = {}
+    opened: dict[str, int] = {}
+    replies: dict[str, int] = {}
     for chunk in bulk.chunks(citizens):
-        for query in (_OPENED, _FOLLOWED_UP):
-            for citizen, count in conn.execute(query, {"citizens": chunk, "since": since}):
-                counts[citizen] = counts.get(citizen, 0) + int(count)
-    return counts
+        for kind, citizen, count in conn.execute(_HOURLY, {"citizens": chunk, "since": since}):
+            counts = replies if kind == "r" else opened
+            counts[citizen] = counts.get(citizen, 0) + int(count)
+    return opened, replies
 
 
 def latest_of(conn: sa.Connection, citizen: str) -> models.Complaint | None:

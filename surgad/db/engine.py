@@ -7,13 +7,15 @@ write transaction starts with ``BEGIN IMMEDIATE`` so it takes the lock up front
 and holds it for as short a time as possible.
 
 On PostgreSQL and MariaDB row locks keep surgad and gammu-smsd apart. There the
-engine's job is to survive the server: pooled connections are tested before
-use, connects time out, and MariaDB runs at READ COMMITTED like PostgreSQL.
+engine's job is to survive the server: pooled connections that rested are
+tested before use, connects time out, and MariaDB runs at READ COMMITTED like
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,7 +56,38 @@ def create(url: str, **kwargs: Any) -> sa.Engine:
         raise DatabaseError(f"cannot use database URL: {exc}") from exc
     if engine.dialect.name == "sqlite":
         _prepare_sqlite(engine)
+    else:
+        _ping_when_idle(engine)
     return engine
+
+
+PING_AFTER_IDLE = 5.0  # seconds a pooled server connection may rest untested
+
+
+def _ping_when_idle(engine: sa.Engine) -> None:
+    """Test a pooled connection before use if it rested a while.
+
+    A connection may have died with its server while it sat in the pool; the
+    test lets the pool replace it, so a restarted server costs at most one
+    failed batch, not one per pooled socket. A connection handed back moments
+    ago is not tested: under load that would add a round trip to every batch,
+    and a server lost in between fails the batch, which is retried.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["rested_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        rested_since = record.info.get("rested_since")
+        if rested_since is None or time.monotonic() - rested_since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # The pool drops this connection and checks out another one.
+            raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def _normalized(url: sa.URL) -> sa.URL:
@@ -86,9 +119,7 @@ def _options(url: sa.URL) -> dict[str, Any]:
     connect_args = {
         key: value for key, value in defaults.items() if key not in url.query
     }
-    # A pooled connection may have died with its server: test it before use,
-    # so a restarted server costs one failed batch, not one per pooled socket.
-    options: dict[str, Any] = {"pool_pre_ping": True, "connect_args": connect_args}
+    options: dict[str, Any] = {"connect_args": connect_args}
     if backend == "mysql":
         # READ COMMITTED takes no gap locks: a claim of inbox rows never makes
         # gammu-smsd's INSERT wait, as in PostgreSQL.

@@ -71,26 +71,29 @@ def fetch_batch(
     """
     if lock and conn.dialect.name == "mysql":
         return _claim_by_id(conn, tables, after_id, limit, partition)
-    query = _batch(tables, _select(tables), after_id, limit, partition, conn.dialect.name)
-    if lock:
-        query = query.with_for_update(skip_locked=True)
-    return [_row(values) for values in conn.execute(query)]
+    query = _fetching(tables, partition, conn.dialect.name, lock)
+    return [_row(values) for values in conn.execute(query, {"after": after_id, "limit": limit})]
+
+
+@functools.cache
+def _fetching(
+    tables: gammu.Tables, partition: tuple[int, int], dialect: str, lock: bool
+) -> sa.Select[Any]:
+    """Build a worker's batch query once: it runs on every poll."""
+    query = _batch(tables, _select(tables), partition, dialect)
+    return query.with_for_update(skip_locked=True) if lock else query
 
 
 def _batch(
-    tables: gammu.Tables,
-    query: sa.Select[Any],
-    after_id: int,
-    limit: int,
-    partition: tuple[int, int],
-    dialect: str,
+    tables: gammu.Tables, query: sa.Select[Any], partition: tuple[int, int], dialect: str
 ) -> sa.Select[Any]:
+    """Add the share, and the bounds "after" and "limit" as parameters."""
     inbox = tables.inbox
-    query = query.where(inbox.c.ID > after_id)
+    query = query.where(inbox.c.ID > sa.bindparam("after"))
     index, count = partition
     if count > 1:
         query = query.where(_share(inbox, index, count, dialect))
-    return query.order_by(inbox.c.ID).limit(limit)
+    return query.order_by(inbox.c.ID).limit(sa.bindparam("limit", type_=sa.Integer))
 
 
 def _share(inbox: sa.Table, index: int, count: int, dialect: str) -> Any:
@@ -128,33 +131,36 @@ def _claim_by_id(
     Candidates all claimed elsewhere are passed over for the next ones.
     """
     inbox = tables.inbox
-    find = sa.select(inbox.c.ID).where(tables.unprocessed())
+    find = _batch(tables, sa.select(inbox.c.ID).where(tables.unprocessed()), partition,
+                  conn.dialect.name)
     passed_over = False
     while True:
-        ids = list(
-            conn.execute(
-                _batch(tables, find, after_id, limit, partition, conn.dialect.name)
-            ).scalars()
-        )
+        ids = list(conn.execute(find, {"after": after_id, "limit": limit}).scalars())
         if not ids:
             if passed_over:
                 # Rows are there but locked right now: not an empty inbox.
                 raise RowsBusy(f"unprocessed rows above {after_id} are locked")
             return []
-        # Forced onto the primary key: with a small or freshly analysed table
-        # the optimizer may pick a scan instead, which locks rows it rejects.
-        claim = (
-            _select(tables)
-            .with_hint(inbox, "FORCE INDEX (PRIMARY)", "mysql")
-            .where(inbox.c.ID.in_(ids))
-            .order_by(inbox.c.ID)
-            .with_for_update(skip_locked=True)
-        )
-        claimed = [_row(values) for values in conn.execute(claim)]
+        claimed = [_row(values) for values in conn.execute(_claiming(tables), {"ids": ids})]
         if claimed:
             return claimed
         passed_over = True
         after_id = ids[-1]
+
+
+@functools.cache
+def _claiming(tables: gammu.Tables) -> sa.Select[Any]:
+    """Lock the given unprocessed rows by primary key, skipping locked ones."""
+    inbox = tables.inbox
+    # Forced onto the primary key: with a small or freshly analysed table the
+    # optimizer may pick a scan instead, which locks rows it rejects.
+    return (
+        _select(tables)
+        .with_hint(inbox, "FORCE INDEX (PRIMARY)", "mysql")
+        .where(inbox.c.ID.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(inbox.c.ID)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def fetch_parts(
