@@ -32,21 +32,21 @@ def scan(
     now = now or clock.utc_now()
     with db_engine.reading(engine) as conn:
         stuck = modems.silent_with_queue(conn, tables, settings.status_frequency)
+        escalations_due, reminders_due = complaints.due_kinds(conn, now)
     if stuck:
         with db_engine.writing(engine) as conn:
             moved = db_modems.release(conn, tables, stuck)
         logs.get().warning("modem_silent", modems=stuck, released=moved)
     total = 0
-    while True:
+    while escalations_due:
         with db_engine.writing(engine) as conn:
             escalated = _scan_once(conn, tables, settings, now)
         total += escalated
-        if escalated < SCAN_LIMIT:
-            break
-    while True:
+        escalations_due = escalated >= SCAN_LIMIT
+    while reminders_due:
         with db_engine.writing(engine) as conn:
-            if _remind_once(conn, tables, settings, now) < SCAN_LIMIT:
-                return total
+            reminders_due = _remind_once(conn, tables, settings, now) >= SCAN_LIMIT
+    return total
 
 
 def _remind_once(
@@ -81,8 +81,12 @@ def digest(
     if local.strftime("%H:%M") < settings.digest_time:
         return False
     since = now - dt.timedelta(days=1)
+    day = local.strftime("%Y-%m-%d")
+    with db_engine.reading(engine) as conn:
+        if db_directory.digest_sent(conn, day):
+            return False  # asked every scan: no write transaction for it
     with db_engine.writing(engine) as conn:
-        if not db_directory.claim_digest(conn, local.strftime("%Y-%m-%d"), now):
+        if not db_directory.claim_digest(conn, day, now):
             return False
         found = complaints.received_between(conn, since, now)
         in_time = sum(1 for c in found if c.acked_at and c.acked_at <= c.deadline_at)

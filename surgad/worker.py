@@ -117,6 +117,8 @@ def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
         if not routing.all_row_ids(sorting):
             return _advance(ctx, rows, sorting, 0)
         plan = _plan(ctx, conn, sorting)
+    if len(rows) <= QUIET_BATCH:
+        await_quiet(ctx.engine)
     # Workers of one pool queue on a shared lock, which hands over at once,
     # instead of on SQLite's busy handler, which sleeps in steps of up to 100 ms.
     asked = time.perf_counter()
@@ -128,6 +130,44 @@ def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
     result = _advance(ctx, rows, sorting, made)
     return dataclasses.replace(result, lock_wait=got - asked, lock_held=done - got,
                                redecided=plan.redecided)
+
+
+# gammu-smsd's SQLite connection waits for no lock: any statement it runs while
+# surgad holds the write lock fails ("database is locked"), and gammu sleeps and
+# reconnects. Its writes come in bursts (store an SMS; mark, send and move one
+# outbox row), and surgad's writes follow its inserts within milliseconds, so
+# without care they land inside those bursts. Before a small batch's write the
+# worker therefore waits until nobody has committed for QUIET_FOR seconds:
+# longer than the gaps inside one gammu pass (the dummy phone's send takes
+# about 10 ms), shorter than the pauses between passes. At most QUIET_LIMIT:
+# a file that is never quiet is busy, and latency matters more there. Full
+# batches (a backlog) do not wait.
+QUIET_BATCH = 3
+QUIET_FOR = 0.02
+QUIET_LIMIT = 0.05
+QUIET_STEP = 0.001
+
+
+def await_quiet(engine: sa.Engine) -> float:
+    """Wait until no connection committed to the SQLite file for a while.
+
+    Returns the seconds waited, at most QUIET_LIMIT (plus a step).
+    """
+    pooled = engine.raw_connection()
+    try:
+        dbapi = pooled.dbapi_connection
+        started = changed = time.monotonic()
+        version = db_engine.sqlite_data_version(dbapi)
+        while True:
+            time.sleep(QUIET_STEP)
+            now = time.monotonic()
+            current = db_engine.sqlite_data_version(dbapi)
+            if current != version:
+                version, changed = current, now
+            if now - changed >= QUIET_FOR or now - started >= QUIET_LIMIT:
+                return now - started
+    finally:
+        pooled.close()
 
 
 def _read(

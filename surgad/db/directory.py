@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 
-from surgad.db import bulk, models
+from surgad.db import models
 
 head = models.Head.__table__  # type: ignore[attr-defined]
 blocked = models.BlockedSender.__table__  # type: ignore[attr-defined]
@@ -119,27 +119,6 @@ def set_deadline(
         conn.execute(sa.insert(setting).values(code=code, **values))
 
 
-_REPLIES = (
-    sa.select(autoreply.c.number, sa.func.count())
-    .where(
-        autoreply.c.number.in_(sa.bindparam("numbers", expanding=True)),
-        autoreply.c.at >= sa.bindparam("since"),
-    )
-    .group_by(autoreply.c.number)
-)
-
-
-def reply_counts(
-    conn: sa.Connection, numbers: Iterable[str], since: dt.datetime
-) -> dict[str, int]:
-    """Count automatic replies sent to each number since a time."""
-    counts: dict[str, int] = {}
-    for chunk in bulk.chunks(numbers):
-        for number, count in conn.execute(_REPLIES, {"numbers": chunk, "since": since}):
-            counts[number] = int(count)
-    return counts
-
-
 def log_replies(conn: sa.Connection, numbers: Iterable[str], now: dt.datetime) -> None:
     """Record automatic replies for the hourly limit."""
     rows = [{"number": number, "at": now} for number in numbers]
@@ -147,9 +126,14 @@ def log_replies(conn: sa.Connection, numbers: Iterable[str], now: dt.datetime) -
         conn.execute(sa.insert(autoreply), rows)
 
 
+def digest_sent(conn: sa.Connection, day: str) -> bool:
+    """Tell whether a day's digest was claimed already (by any host)."""
+    return conn.execute(sa.select(digest.c.day).where(digest.c.day == day)).first() is not None
+
+
 def claim_digest(conn: sa.Connection, day: str, now: dt.datetime) -> bool:
     """Claim today's digest; False if it was already sent (by any host)."""
-    if conn.execute(sa.select(digest.c.day).where(digest.c.day == day)).first():
+    if digest_sent(conn, day):
         return False
     conn.execute(sa.insert(digest).values(day=day, sent_at=now))
     return True

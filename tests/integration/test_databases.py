@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from surgad import clock, codec, dummyphone
+from surgad import clock, codec, dummyphone, worker
 from surgad.db import engine as db_engine
 from surgad.db import gammu, inbox, notify, outbox, schema
 from surgad.errors import DatabaseError
@@ -420,6 +420,32 @@ def test_a_workers_own_commit_does_not_wake_it(engine: sa.Engine) -> None:
     with notify.Waiter(engine, poll_interval=0.05) as waiter:
         store(engine, inbox_rows(1))
         assert waiter.wait(0.1) is False
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_small_write_waits_until_other_writers_pause(engine: sa.Engine) -> None:
+    """Commits from another connection (gammu-smsd's) hold a small batch's write
+    back until they pause, up to a limit; a quiet file holds it only briefly."""
+    assert worker.QUIET_FOR <= worker.await_quiet(engine) < 1
+    writer = sa.create_engine(engine.url)
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        index = 0
+        while not stop.is_set():
+            store(writer, inbox_rows(1, start=index))
+            index += 1
+            time.sleep(worker.QUIET_FOR / 10)
+
+    thread = threading.Thread(target=keep_writing)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        assert worker.await_quiet(engine) >= worker.QUIET_LIMIT
+    finally:
+        stop.set()
+        thread.join()
+        writer.dispose()
 
 
 @POSTGRESQL
