@@ -98,5 +98,6 @@ def silent_with_queue(
     now = inbox.database_now(conn)
     rows = db_modems.phones(conn, tables)
     silent = [row["id"] for row in rows if not is_alive(row, now, status_frequency)]
-    waiting = db_modems.queued(conn, tables)
-    return [phone for phone in silent if waiting.get(phone)]
+    # Asked every watchdog scan: look up only the silent ones, never count
+    # the whole outbox (it can hold weeks of SMS for a modem's budget).
+    return [phone for phone in silent if db_modems.has_queued(conn, tables, phone)]

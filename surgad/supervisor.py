@@ -25,7 +25,7 @@ from surgad.db import engine as db_engine
 from surgad.db import gammu, inbox, schema
 from surgad.errors import ConfigError, WorkerLostError
 
-LOOP_INTERVAL = 0.5
+LOOP_INTERVAL = 1.0
 MAX_RESTARTS = 5
 RESTART_WINDOW = 60.0
 
@@ -137,7 +137,8 @@ class Supervisor:
         self.procs[index] = proc
 
     def _loop(self) -> int:
-        next_scan = 0.0
+        next_scan = next_ping = 0.0
+        ping_every = systemd.watchdog_interval()
         stopping_since: float | None = None
         while True:
             now = time.monotonic()
@@ -162,7 +163,9 @@ class Supervisor:
                 )
                 self._kill_all()
                 return 0
-            systemd.notify("WATCHDOG=1")
+            if ping_every is not None and now >= next_ping:
+                systemd.notify("WATCHDOG=1")
+                next_ping = now + ping_every
             time.sleep(LOOP_INTERVAL)
 
     def _scan(self) -> None:

@@ -466,7 +466,8 @@ def drain(
     """
     log = logs.get(partition=ctx.partition[0])
     waiter = notify.Waiter(
-        ctx.engine, should_stop, beat, ctx.settings.poll_interval, ctx.partition
+        ctx.engine, should_stop, beat, ctx.settings.poll_interval, ctx.partition,
+        notify.watched_safety_poll(ctx.settings.hold_window),
     )
     progress = False
     outage = 0.0

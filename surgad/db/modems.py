@@ -65,6 +65,13 @@ def queued(conn: sa.Connection, tables: gammu.Tables) -> dict[str | None, int]:
     return {phone or None: int(count) for phone, count in conn.execute(query)}
 
 
+def has_queued(conn: sa.Connection, tables: gammu.Tables, phone_id: str) -> bool:
+    """Tell whether any outbox row waits for the given modem."""
+    outbox = tables.outbox
+    query = sa.select(sa.literal(1)).where(outbox.c.SenderID == phone_id).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def release(conn: sa.Connection, tables: gammu.Tables, phone_ids: Iterable[str]) -> int:
     """Let any modem send what was queued for the given (silent) modems."""
     ids = sorted(set(phone_ids))

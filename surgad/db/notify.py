@@ -18,11 +18,12 @@ deals with a server that is down) and listens again later.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import sqlite3
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,13 +35,22 @@ CHANNEL = "surgad_inbox"
 # With a listening connection the poll is only a safety net: it runs this often
 # at the least, whatever the configured poll interval.
 SAFETY_POLL_INTERVAL = 5.0
+# A watched SQLite file misses no commit, so there the poll only picks up the
+# held parts of a long SMS whose hold window ran out: at most a tenth of that
+# window late, and never less often than SAFETY_POLL_INTERVAL.
+WATCHED_SAFETY_POLL_CEILING = 30.0
+
+
+def watched_safety_poll(hold_window: float) -> float:
+    """Return how often a worker watching a SQLite file polls all the same."""
+    return min(WATCHED_SAFETY_POLL_CEILING, max(SAFETY_POLL_INTERVAL, hold_window / 10))
 # How often a long wait checks whether to stop (and tells it is alive).
 STOP_CHECK_INTERVAL = 0.5
 # A watched SQLite file that saw no commit for QUIET_AFTER seconds is checked
 # only every QUIET_CHECK_INTERVAL: each wake-up of an idle process costs about
 # as much CPU as the check itself, and the first SMS after a quiet spell may
 # well wait half a second.
-QUIET_AFTER = 5.0
+QUIET_AFTER = 2.0
 QUIET_CHECK_INTERVAL = 0.5
 # How long to wait before trying to listen again after a failure.
 RECONNECT_INTERVAL = 5.0
@@ -80,15 +90,18 @@ class _Watcher:
         self.version: tuple[int, int] | None = None
         self.seen_change_at = time.monotonic()
 
-    def changed(self) -> bool:
-        """Return True if the file changed (or cannot be watched) since last time."""
+    def changed(self, dbapi_conn: Any = None) -> bool:
+        """Return True if the file changed (or cannot be watched) since last time.
+
+        ``dbapi_conn`` is a bare connection checked out of the pool by the
+        caller for a whole wait; without it one is checked out for this look.
+        """
         try:
-            # The bare pooled connection: no transaction, no statement building.
-            pooled = self.engine.raw_connection()
-            try:
-                version = db_engine.sqlite_data_version(pooled.dbapi_connection)
-            finally:
-                pooled.close()
+            if dbapi_conn is not None:
+                version = db_engine.sqlite_data_version(dbapi_conn)
+            else:
+                with self.checked_out() as checked:
+                    version = db_engine.sqlite_data_version(checked)
         except (sa.exc.SQLAlchemyError, sqlite3.Error):
             self.version = None
             return True  # let the caller poll; its own errors say what is wrong
@@ -96,6 +109,15 @@ class _Watcher:
         if changed:
             self.seen_change_at = time.monotonic()
         return changed
+
+    @contextlib.contextmanager
+    def checked_out(self) -> Iterator[Any]:
+        """Lend the bare pooled connection: no transaction, no statement building."""
+        pooled = self.engine.raw_connection()
+        try:
+            yield pooled.dbapi_connection
+        finally:
+            pooled.close()
 
     def close(self) -> None:
         self.version = None
@@ -111,8 +133,10 @@ class Waiter:
         beat: Callable[[], None] = _nothing,
         poll_interval: float = STOP_CHECK_INTERVAL,
         partition: tuple[int, int] = (0, 1),
+        watched_safety_poll: float = SAFETY_POLL_INTERVAL,
     ) -> None:
         self._engine = engine
+        self._watched_safety_poll = watched_safety_poll
         self._should_stop = should_stop
         self._beat = beat
         self._poll_interval = poll_interval
@@ -162,7 +186,7 @@ class Waiter:
         wait ends early when ``should_stop`` says so.
         """
         if self._watcher is not None:
-            return self._wait_changed(self._watcher, max(timeout, SAFETY_POLL_INTERVAL))
+            return self._wait_changed(self._watcher, max(timeout, self._watched_safety_poll))
         if not self._listens:
             self._sleep(timeout)
             return False
@@ -183,7 +207,15 @@ class Waiter:
             self._beat()
 
     def _wait_changed(self, watcher: _Watcher, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
+        try:
+            # One connection for the whole wait: a check-out per look costs
+            # more than the look itself.
+            with watcher.checked_out() as dbapi_conn:
+                return self._watch(watcher, dbapi_conn, time.monotonic() + timeout)
+        except (sa.exc.SQLAlchemyError, sqlite3.Error):
+            return True  # let the caller poll; its own errors say what is wrong
+
+    def _watch(self, watcher: _Watcher, dbapi_conn: Any, deadline: float) -> bool:
         while not self._should_stop():
             now = time.monotonic()
             if now >= deadline:
@@ -192,7 +224,7 @@ class Waiter:
             step = QUIET_CHECK_INTERVAL if quiet else min(self._poll_interval, STOP_CHECK_INTERVAL)
             time.sleep(min(deadline - now, step))
             self._beat()
-            if watcher.changed():
+            if watcher.changed(dbapi_conn):
                 return True
         return False
 
