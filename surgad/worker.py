@@ -63,6 +63,7 @@ class Context:
     pool: modems.Pool | None = None
     pool_loaded: float = 0.0
     tz_warned_at: float = -TZ_WARNING_INTERVAL_INIT
+    busy_file_until: float = 0.0  # no quiet wait before then (see await_quiet)
     write_lock: AbstractContextManager[Any] = dataclasses.field(
         default_factory=contextlib.nullcontext
     )
@@ -117,8 +118,9 @@ def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
         if not routing.all_row_ids(sorting):
             return _advance(ctx, rows, sorting, 0)
         plan = _plan(ctx, conn, sorting)
-    if len(rows) <= QUIET_BATCH:
-        await_quiet(ctx.engine)
+    if len(rows) <= QUIET_BATCH and time.monotonic() >= ctx.busy_file_until:
+        if await_quiet(ctx.engine) >= QUIET_LIMIT:
+            ctx.busy_file_until = time.monotonic() + BUSY_FILE_PAUSE
     # Workers of one pool queue on a shared lock, which hands over at once,
     # instead of on SQLite's busy handler, which sleeps in steps of up to 100 ms.
     asked = time.perf_counter()
@@ -140,12 +142,14 @@ def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
 # worker therefore waits until nobody has committed for QUIET_FOR seconds:
 # longer than the gaps inside one gammu pass (the dummy phone's send takes
 # about 10 ms), shorter than the pauses between passes. At most QUIET_LIMIT:
-# a file that is never quiet is busy, and latency matters more there. Full
-# batches (a backlog) do not wait.
+# a file that is never quiet is busy, and latency matters more there, so
+# after a wait that ran to the limit the worker does not wait again for
+# BUSY_FILE_PAUSE seconds. Full batches (a backlog) do not wait.
 QUIET_BATCH = 3
-QUIET_FOR = 0.02
-QUIET_LIMIT = 0.05
+QUIET_FOR = 0.03
+QUIET_LIMIT = 0.08
 QUIET_STEP = 0.001
+BUSY_FILE_PAUSE = 2.0
 
 
 def await_quiet(engine: sa.Engine) -> float:

@@ -511,6 +511,20 @@ def test_daemon_survives_its_sessions_being_ended(
         assert "inbox_listen_lost" in log
 
 
+@SERVERS
+def test_a_rested_pooled_connection_is_tested_and_replaced(
+    engine: sa.Engine, database: databases.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection whose session died while it rested is replaced at
+    checkout, so the statement after a quiet spell does not fail."""
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    assert database.end_other_sessions() >= 1
+    monkeypatch.setattr(db_engine, "PING_AFTER_IDLE", 0.0)  # it has rested enough
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
+
+
 @POSTGRESQL
 def test_daemon_waits_out_a_database_refusing_connections(
     make_line: Callable[..., Line], database: databases.Database
