@@ -203,7 +203,8 @@ def decode_inbox_text(hex_text: str, coding: str) -> str:
     For the text codings gammu stores the part's text as hex of UTF-16BE (gammu
     1.42 leaves it empty for the two compressed codings). An unpaired surrogate,
     left by a sender that split an emoji across parts, becomes U+FFFD; use
-    :func:`join_parts_hex` to restore it from all the parts.
+    :func:`join_parts_hex` to restore it from all the parts. NUL characters
+    are dropped (see ``_readable``).
 
     Raises:
         CodecError: the coding is ``8bit`` (binary data, not text) or unknown,
@@ -213,7 +214,7 @@ def decode_inbox_text(hex_text: str, coding: str) -> str:
         raise CodecError("8bit message carries binary data, not text")
     if coding not in _TEXT_CODINGS:
         raise CodecError(f"unknown coding {coding!r}")
-    return _unhex_utf16(hex_text).decode("utf-16-be", errors="replace")
+    return _readable(_unhex_utf16(hex_text).decode("utf-16-be", errors="replace"))
 
 
 def join_parts_hex(hex_parts: Sequence[str]) -> str:
@@ -226,7 +227,12 @@ def join_parts_hex(hex_parts: Sequence[str]) -> str:
         CodecError: a part is not whole UTF-16 units of hex.
     """
     joined = b"".join(_unhex_utf16(part) for part in hex_parts)
-    return joined.decode("utf-16-be", errors="replace")
+    return _readable(joined.decode("utf-16-be", errors="replace"))
+
+
+def _readable(text: str) -> str:
+    """Drop NUL characters: no person types one, and PostgreSQL cannot store one."""
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def parse_udh(udh_hex: str) -> Concat | None:

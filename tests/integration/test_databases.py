@@ -392,6 +392,19 @@ def test_emoji_sms_arrives_whole_in_inbox_and_complaint(
     assert line.scalar("SELECT text FROM surgad_complaint") == text
 
 
+def test_sms_with_a_nul_character_becomes_a_complaint(make_line: Callable[..., Line]) -> None:
+    """A NUL in an SMS (which PostgreSQL cannot store as text) is dropped, not a failure."""
+    line = make_line(with_gammu=False)
+    text = "air pdam mati\x00 di jl semeru sudah dua hari"
+    line.insert_inbox(
+        [inbox_rows(1)[0] | {"Text": text.encode("utf-16-be").hex().upper(), "TextDecoded": ""}]
+    )
+    line.start_daemon()
+    line.wait_settled(1)
+    assert line.scalar("SELECT text FROM surgad_complaint") == text.replace("\x00", "")
+    assert "batch_failed" not in line.daemon_log_text()
+
+
 def test_waiter_wakes_on_new_rows_or_sleeps(backend: str, engine: sa.Engine) -> None:
     """PostgreSQL's notification and a commit to the SQLite file end the wait at
     once; on MariaDB the wait is a sleep."""

@@ -454,3 +454,10 @@ def test_a_layout_cuts_a_text_that_differs_in_digits_as_split_does(template: str
 def test_a_layout_refuses_a_text_of_another_length() -> None:
     shape = codec.layout("SURGA #000000 diterima")
     assert codec.cut("SURGA #1234567 diterima", shape) is None
+
+
+def test_nul_characters_are_dropped_from_inbox_text() -> None:
+    """A NUL in an SMS is no text; kept, it would make PostgreSQL refuse the row."""
+    hex_text = "air\x00pdam".encode("utf-16-be").hex().upper()
+    assert codec.decode_inbox_text(hex_text, "Default_No_Compression") == "airpdam"
+    assert codec.join_parts_hex([hex_text, hex_text]) == "airpdamairpdam"
