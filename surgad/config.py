@@ -235,6 +235,42 @@ def _reject_unknown(read: _Reader) -> None:
                 raise read.fail(f"{section}.{key}", f"unknown key (known: {known})")
 
 
+# The unit file's tables and their keys (None: any key, checked elsewhere).
+_UNIT_KEYS = frozenset({"name", "short", "heads", "deadline_hours", "strong", "keywords", "weak"})
+_WORD_LISTS = frozenset({"strong", "keywords", "weak"})
+_KNOWN_IN_UNITS_FILE: dict[str, frozenset[str] | None] = {
+    "triage_unit": None,
+    "scoring": None,  # the classifier names unknown scoring keys itself
+    "units": None,  # unit codes, each with _UNIT_KEYS
+    "none": None,  # kinds of non-complaint, each with _WORD_LISTS
+    "language": frozenset({"keep", "ignore", "synonyms"}),
+    "location": frozenset({"near", "filler", "landmarks", "office", "numbered"}),
+    "gazetteer": frozenset({"aliases", "kelurahan", "needs_marker", "kecamatan", "markers"}),
+}
+
+
+def _reject_unknown_in_units_file(read: _Reader) -> None:
+    """Refuse unknown tables and keys in the unit file, as in the main config."""
+    for section, value in read.data.items():
+        if section not in _KNOWN_IN_UNITS_FILE:
+            known = ", ".join(_KNOWN_IN_UNITS_FILE)
+            raise read.fail(section, f"unknown key or table (known: {known})")
+        keys = _KNOWN_IN_UNITS_FILE[section]
+        if not isinstance(value, Mapping):
+            continue
+        for key, inner in value.items():
+            if keys is not None and key not in keys:
+                known = ", ".join(sorted(keys))
+                raise read.fail(f"{section}.{key}", f"unknown key (known: {known})")
+            allowed = {"units": _UNIT_KEYS, "none": _WORD_LISTS}.get(section)
+            if allowed is None or not isinstance(inner, Mapping):
+                continue
+            for name in inner:
+                if name not in allowed:
+                    known = ", ".join(sorted(allowed))
+                    raise read.fail(f"{section}.{key}.{name}", f"unknown key (known: {known})")
+
+
 def _build(
     data: Mapping[str, Any], origin: Mapping[str, str], paths: Sequence[Path]
 ) -> Settings:
@@ -245,6 +281,7 @@ def _build(
         raise read.fail("service.region", f"unknown region {region!r} (e.g. ID)")
     timezone = _timezone(read)
     units_data = _units_file(read, paths)
+    _reject_unknown_in_units_file(_Reader(units_data[0], units_data[1]))
     units = _deadlines(read, _units(_Reader(units_data[0], units_data[1]), region))
     triage = _Reader(units_data[0], units_data[1]).string("triage_unit")
     if triage not in units:

@@ -85,3 +85,27 @@ def test_missing_file(tmp_path: Path) -> None:
     """A config file that does not exist is named."""
     with pytest.raises(ConfigError, match="file not found"):
         config.load([tmp_path / "absent.toml"])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("[units.PUPR]", "[unit.PUPR]", "unit"),
+        ("deadline_hours = ", "deadline_hour = ", "units.PUPR.deadline_hour"),
+        ('triage_unit = "TRIASE"', 'triage_unit = "TRIASE"\ntriage_unti = "X"', "triage_unti"),
+        ("\n[location]\n", "\n[location]\nnearby = []\n", "location.nearby"),
+    ],
+)
+def test_typos_in_the_unit_file_are_refused(
+    shipped: Path, old: str, new: str, key: str
+) -> None:
+    """A misspelt table or key in the unit file stops loading, naming it."""
+    units = shipped.parent / "units-kediri.toml"
+    text = units.read_text(encoding="utf-8")
+    assert old in text
+    units.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped])
+    assert caught.value.key == key
+    assert "unknown key" in caught.value.problem
+    assert caught.value.path == str(units)
