@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -226,13 +226,17 @@ def _reject_unknown(read: _Reader) -> None:
     for section, value in read.data.items():
         if section not in _KNOWN:
             raise read.fail(section, f"unknown section (known: {', '.join(_KNOWN)})")
-        keys = _KNOWN[section]
-        if keys is None or not isinstance(value, Mapping):
-            continue
-        for key in value:
-            if key not in keys:
-                known = ", ".join(sorted(keys))
-                raise read.fail(f"{section}.{key}", f"unknown key (known: {known})")
+        _reject_keys(read, section, value, _KNOWN[section])
+
+
+def _reject_keys(read: _Reader, name: str, table: Any, known: Iterable[str] | None) -> None:
+    """Refuse a key of the table ``name`` that is not among ``known`` (None: any)."""
+    if known is None or not isinstance(table, Mapping):
+        return
+    for key in table:
+        if key not in known:
+            listed = ", ".join(sorted(known))
+            raise read.fail(f"{name}.{key}", f"unknown key (known: {listed})")
 
 
 # The unit file's tables and their keys (None: any key, checked elsewhere).
@@ -255,20 +259,11 @@ def _reject_unknown_in_units_file(read: _Reader) -> None:
         if section not in _KNOWN_IN_UNITS_FILE:
             known = ", ".join(_KNOWN_IN_UNITS_FILE)
             raise read.fail(section, f"unknown key or table (known: {known})")
-        keys = _KNOWN_IN_UNITS_FILE[section]
-        if not isinstance(value, Mapping):
-            continue
-        for key, inner in value.items():
-            if keys is not None and key not in keys:
-                known = ", ".join(sorted(keys))
-                raise read.fail(f"{section}.{key}", f"unknown key (known: {known})")
-            allowed = {"units": _UNIT_KEYS, "none": _WORD_LISTS}.get(section)
-            if allowed is None or not isinstance(inner, Mapping):
-                continue
-            for name in inner:
-                if name not in allowed:
-                    known = ", ".join(sorted(allowed))
-                    raise read.fail(f"{section}.{key}.{name}", f"unknown key (known: {known})")
+        _reject_keys(read, section, value, _KNOWN_IN_UNITS_FILE[section])
+        inner_keys = {"units": _UNIT_KEYS, "none": _WORD_LISTS}.get(section)
+        if inner_keys is not None and isinstance(value, Mapping):
+            for key, inner in value.items():
+                _reject_keys(read, f"{section}.{key}", inner, inner_keys)
 
 
 def _build(
