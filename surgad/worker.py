@@ -157,9 +157,7 @@ def await_quiet(engine: sa.Engine) -> float:
 
     Returns the seconds waited, at most QUIET_LIMIT (plus a step).
     """
-    pooled = engine.raw_connection()
-    try:
-        dbapi = pooled.dbapi_connection
+    with db_engine.bare_connection(engine) as dbapi:
         started = changed = time.monotonic()
         version = db_engine.sqlite_data_version(dbapi)
         while True:
@@ -170,8 +168,6 @@ def await_quiet(engine: sa.Engine) -> float:
                 version, changed = current, now
             if now - changed >= QUIET_FOR or now - started >= QUIET_LIMIT:
                 return now - started
-    finally:
-        pooled.close()
 
 
 def _read(

@@ -167,6 +167,16 @@ def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
             yield conn
 
 
+@contextlib.contextmanager
+def bare_connection(engine: sa.Engine) -> Iterator[Any]:
+    """Lend a pooled DB-API connection: no transaction, no statement building."""
+    pooled = engine.raw_connection()
+    try:
+        yield pooled.dbapi_connection
+    finally:
+        pooled.close()
+
+
 def data_version(conn: sa.Connection) -> tuple[int, int] | None:
     """Return what changes when another connection commits to a SQLite file.
 

@@ -18,12 +18,11 @@ deals with a server that is down) and listens again later.
 
 from __future__ import annotations
 
-import contextlib
 import select
 import sqlite3
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,7 +99,7 @@ class _Watcher:
             if dbapi_conn is not None:
                 version = db_engine.sqlite_data_version(dbapi_conn)
             else:
-                with self.checked_out() as checked:
+                with db_engine.bare_connection(self.engine) as checked:
                     version = db_engine.sqlite_data_version(checked)
         except (sa.exc.SQLAlchemyError, sqlite3.Error):
             self.version = None
@@ -109,15 +108,6 @@ class _Watcher:
         if changed:
             self.seen_change_at = time.monotonic()
         return changed
-
-    @contextlib.contextmanager
-    def checked_out(self) -> Iterator[Any]:
-        """Lend the bare pooled connection: no transaction, no statement building."""
-        pooled = self.engine.raw_connection()
-        try:
-            yield pooled.dbapi_connection
-        finally:
-            pooled.close()
 
     def close(self) -> None:
         self.version = None
@@ -210,7 +200,7 @@ class Waiter:
         try:
             # One connection for the whole wait: a check-out per look costs
             # more than the look itself.
-            with watcher.checked_out() as dbapi_conn:
+            with db_engine.bare_connection(watcher.engine) as dbapi_conn:
                 return self._watch(watcher, dbapi_conn, time.monotonic() + timeout)
         except (sa.exc.SQLAlchemyError, sqlite3.Error):
             return True  # let the caller poll; its own errors say what is wrong
