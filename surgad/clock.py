@@ -10,6 +10,7 @@ time, so surgad never schedules sends; it leaves that column at its default.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import statistics
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
@@ -35,6 +36,9 @@ def _to_utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+# SMS of a batch share their time stamps to the second, and a zone lookup costs
+# more than the rest of a complaint's times put together.
+@functools.lru_cache(maxsize=1024)
 def local_to_utc(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     """Read a naive gammu local time in ``zone`` and return naive UTC."""
     return _to_utc(local.replace(tzinfo=zone))

@@ -23,7 +23,7 @@ import dataclasses
 import itertools
 import re
 from collections.abc import Iterator, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 from surgad import errors
 
@@ -73,9 +73,12 @@ class CodecError(errors.SurgadError, ValueError):
     """Text cannot be encoded, or a stored hex column or UDH is malformed."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Part:
-    """Hold one SMS of an outgoing message, ready for an outbox row."""
+class Part(NamedTuple):
+    """Hold one SMS of an outgoing message, ready for an outbox row.
+
+    A named tuple, not a frozen dataclass: several are made per SMS, and a
+    tuple is made in a third of the time.
+    """
 
     text: str
     udh: str  # uppercase hex with its length octet; '' for a single SMS

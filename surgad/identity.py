@@ -52,6 +52,8 @@ def split(text: str) -> Split:
                 name, rest = rest[0].strip(), rest[1:]
             text = " ".join(part.strip() for part in rest if part.strip())
     found = _NIK_RUN.search(text)
-    if nik is None and found:
+    if found is None:
+        return Split(text.strip(), nik, name)
+    if nik is None:
         nik = _digits(found.group(0))
     return Split(_NIK_RUN.sub(REDACTED, text).strip(), nik, name)

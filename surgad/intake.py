@@ -49,11 +49,12 @@ class InboxRow:
         all over it. 56 bits of hash tell apart two SMS of one sender in one
         second.
         """
-        material = "\x1f".join(
-            (self.sender, self.received.isoformat(), self.udh, self.text_hex.upper())
-        )
+        stamp = self.received.isoformat()
+        material = "\x1f".join((self.sender, stamp, self.udh, self.text_hex.upper()))
         digest = hashlib.sha1(material.encode("utf-8")).hexdigest()
-        return f"{self.received:%Y%m%d%H%M%S}{self.sender[-12:]:>12}{digest[:14]}"
+        # YYYYMMDDhhmmss out of YYYY-MM-DDThh:mm:ss, cut rather than strftime'd.
+        digits = stamp[:4] + stamp[5:7] + stamp[8:10] + stamp[11:13] + stamp[14:16] + stamp[17:19]
+        return f"{digits}{self.sender[-12:]:>12}{digest[:14]}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -86,7 +86,7 @@ def assign(
     if len(pool.alive) < 2:
         return list(messages)  # nothing to steer; any modem sends each
     return [
-        dataclasses.replace(sms, via=pool.pick(sms, recipients.get(sms.destination)))
+        sms._replace(via=pool.pick(sms, recipients.get(sms.destination)))
         for sms in messages
     ]
 

@@ -76,12 +76,7 @@ def insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]])
         return
     columns = tuple(rows[0])
     sql, processors = _compiled(dialect, table, columns)
-    values: list[Any] = [operator.itemgetter(*columns)(row) for row in rows]
-    if len(columns) == 1:
-        values = [(value,) for value in values]
-    for index, process in enumerate(processors):
-        if process is not None:
-            values = _converted(values, index, process)
+    values = _values(rows, columns, processors)
     if dialect.name == "sqlite":
         _insert_sqlite(conn, sql, len(columns), values)
         return
@@ -128,15 +123,28 @@ def psycopg2_extras() -> Any:
     return psycopg2.extras
 
 
-def _converted(values: list[Any], index: int, process: Callable[[Any], Any]) -> list[Any]:
-    """Convert one column of every row; rows of a batch share many values."""
-    done: dict[Any, Any] = {}
-    out = []
-    for row in values:
-        value = row[index]
-        if value not in done:
-            done[value] = process(value)
-        out.append((*row[:index], done[value], *row[index + 1 :]))
+def _values(
+    rows: Sequence[dict[str, Any]], columns: tuple[str, ...], processors: tuple[_Processor, ...]
+) -> list[Sequence[Any]]:
+    """Return each row's values in column order, converted for the driver."""
+    take = operator.itemgetter(*columns)
+    plain = [(take(row),) for row in rows] if len(columns) == 1 else list(map(take, rows))
+    # Rows of a batch share many values (its time stamps): convert each once.
+    converting: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+        (index, process, {}) for index, process in enumerate(processors) if process
+    ]
+    if not converting:
+        return plain
+    out: list[Sequence[Any]] = []
+    for values in plain:
+        row = list(values)
+        for index, process, done in converting:
+            value = row[index]
+            try:
+                row[index] = done[value]
+            except KeyError:
+                row[index] = done[value] = process(value)
+        out.append(row)
     return out
 
 

@@ -7,9 +7,8 @@ caller's transaction, so gammu never sees a message without its parts.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -20,9 +19,12 @@ PRIORITY_NORMAL = 0
 PRIORITY_ESCALATION = 100
 
 
-@dataclasses.dataclass(frozen=True)
-class Sms:
-    """One message for gammu-smsd to send to one E.164 number."""
+class Sms(NamedTuple):
+    """One message for gammu-smsd to send to one E.164 number.
+
+    A named tuple, not a frozen dataclass: a complaint makes several on its
+    way to the outbox, and a tuple is made in a third of the time.
+    """
 
     destination: str
     text: str
