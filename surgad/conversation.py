@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import re
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -62,6 +62,25 @@ class NewComplaint:
         )
 
 
+_T = TypeVar("_T")
+
+
+class _once(Generic[_T]):  # noqa: N801 - used as a decorator, like cached_property
+    """Work an attribute out on first use and keep it, as cached_property does.
+
+    Without its lock: Python 3.11's cached_property takes one at every first
+    use, which costs more than most of the parts it guards here.
+    """
+
+    def __init__(self, compute: Callable[[Any], _T]) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+
+    def __get__(self, instance: object, owner: type | None = None) -> _T:
+        value = instance.__dict__[self._name] = self._compute(instance)
+        return value
+
+
 class Reading:
     """What a message's text says, each part worked out on first use.
 
@@ -74,27 +93,27 @@ class Reading:
         self.text = text
         self.found = found
 
-    @functools.cached_property
+    @_once
     def echo(self) -> bool:
         return bool(_ECHO.match(self.text))
 
-    @functools.cached_property
+    @_once
     def head(self) -> commands.Command | None:
         return commands.parse_head(self.text)
 
-    @functools.cached_property
+    @_once
     def citizen(self) -> commands.Command | None:
         return commands.parse_citizen(self.text)
 
-    @functools.cached_property
+    @_once
     def not_fixed(self) -> bool:
         return commands.says_not_fixed(self.text)
 
-    @functools.cached_property
+    @_once
     def quoted(self) -> str | None:
         return commands.quoted_ticket(self.text)
 
-    @functools.cached_property
+    @_once
     def parts(self) -> identity.Split:
         return identity.split(self.text)
 

@@ -70,13 +70,27 @@ def insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]])
     """Insert rows that all name the same columns, in one statement."""
     if not rows:
         return
+    columns = tuple(rows[0])
+    take = operator.itemgetter(*columns)
+    plain = [(take(row),) for row in rows] if len(columns) == 1 else list(map(take, rows))
+    insert_values(conn, table, columns, plain)
+
+
+def insert_values(
+    conn: sa.Connection,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Insert rows given as values in the order of ``columns``."""
+    if not rows:
+        return
     dialect = conn.dialect
     if dialect.name not in ("sqlite", "postgresql") or dialect.driver != _DRIVERS[dialect.name]:
-        conn.execute(sa.insert(table), list(rows))
+        conn.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    columns = tuple(rows[0])
     sql, processors = _compiled(dialect, table, columns)
-    values = _values(rows, columns, processors)
+    values = _converted(rows, processors)
     if dialect.name == "sqlite":
         _insert_sqlite(conn, sql, len(columns), values)
         return
@@ -95,7 +109,9 @@ PAGE_ROWS = 1000
 SQLITE_VARIABLES = 999
 
 
-def _insert_sqlite(conn: sa.Connection, sql: str, width: int, values: list[Any]) -> None:
+def _insert_sqlite(
+    conn: sa.Connection, sql: str, width: int, values: Sequence[Sequence[Any]]
+) -> None:
     """Insert rows many to a statement rather than one statement per row.
 
     SQLite runs a statement's set-up once per execution; for gammu's outbox
@@ -123,12 +139,10 @@ def psycopg2_extras() -> Any:
     return psycopg2.extras
 
 
-def _values(
-    rows: Sequence[dict[str, Any]], columns: tuple[str, ...], processors: tuple[_Processor, ...]
-) -> list[Sequence[Any]]:
-    """Return each row's values in column order, converted for the driver."""
-    take = operator.itemgetter(*columns)
-    plain = [(take(row),) for row in rows] if len(columns) == 1 else list(map(take, rows))
+def _converted(
+    plain: Sequence[Sequence[Any]], processors: tuple[_Processor, ...]
+) -> Sequence[Sequence[Any]]:
+    """Return the rows' values converted for the driver."""
     # Rows of a batch share many values (its time stamps): convert each once.
     converting: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
         (index, process, {}) for index, process in enumerate(processors) if process

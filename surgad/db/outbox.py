@@ -42,23 +42,22 @@ class Sms(NamedTuple):
         return codec.split(self.text, 0)
 
 
-def _row(
-    tables: gammu.Tables, sms: Sms, part: codec.Part, multipart: bool
-) -> dict[str, Any]:
-    return {
-        "DestinationNumber": sms.destination,
-        "Text": None,
-        "TextDecoded": part.text,
-        "Coding": part.coding,
-        "UDH": part.udh or None,
-        "Class": -1,
-        "MultiPart": tables.flag(multipart),
-        "CreatorID": sms.creator,
-        "Priority": sms.priority,
-        "SenderID": sms.via,
-        "Retries": 0,
-        "Status": "Reserved",
-    }
+# The outbox columns surgad writes, in the order of ``_values``.
+_COLUMNS = (
+    "DestinationNumber", "Text", "TextDecoded", "Coding", "UDH", "Class", "MultiPart",
+    "CreatorID", "Priority", "SenderID", "Retries", "Status",
+)
+
+
+def _values(tables: gammu.Tables, sms: Sms, part: codec.Part, multipart: bool) -> tuple[Any, ...]:
+    return (
+        sms.destination, None, part.text, part.coding, part.udh or None, -1,
+        tables.flag(multipart), sms.creator, sms.priority, sms.via, 0, "Reserved",
+    )
+
+
+def _row(tables: gammu.Tables, sms: Sms, part: codec.Part, multipart: bool) -> dict[str, Any]:
+    return dict(zip(_COLUMNS, _values(tables, sms, part, multipart), strict=True))
 
 
 def queue(conn: sa.Connection, tables: gammu.Tables, messages: Sequence[Sms]) -> int:
@@ -73,14 +72,14 @@ def queue(conn: sa.Connection, tables: gammu.Tables, messages: Sequence[Sms]) ->
     if ids is None:
         _queue_unnumbered(conn, tables, pieces)
     else:
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         later_parts: list[dict[str, Any]] = []
         for row_id, (sms, parts) in zip(ids, pieces, strict=True):
             if len(parts) > 1:
                 parts = _referenced(parts, row_id)
                 later_parts += _part_rows(row_id, parts)
-            rows.append({"ID": row_id} | _row(tables, sms, parts[0], len(parts) > 1))
-        bulk.insert(conn, tables.outbox, rows)
+            rows.append((row_id, *_values(tables, sms, parts[0], len(parts) > 1)))
+        bulk.insert_values(conn, tables.outbox, ("ID", *_COLUMNS), rows)
         bulk.insert(conn, tables.outbox_multipart, later_parts)
     return sum(len(parts) for _sms, parts in pieces)
 
