@@ -207,3 +207,20 @@ def test_auto_responder_gets_no_loop(make_line: Callable[..., Line]) -> None:
     wait_for(lambda: line.scalar("SELECT COUNT(*) FROM inbox WHERE ID NOT IN "
                                  "(SELECT inbox_id FROM surgad_inbox_outcome)") == 0,
              30, "every inbox row settled")
+
+
+def test_fullwidth_digits_work_and_other_scripts_do_not(
+    make_line: Callable[..., Line],
+) -> None:
+    """A fullwidth CEK finds the ticket; the same ticket in Arabic-Indic digits does not."""
+    line = make_line()
+    line.start_daemon()
+    ticket = open_complaint(line)
+    fullwidth = "".join(chr(0xFF10 + int(digit)) for digit in ticket)
+    arabic = "".join(chr(0x0660 + int(digit)) for digit in ticket)
+    send(line, CITIZEN, f"ＣＥＫ {fullwidth}")
+    send(line, CITIZEN, f"CEK {arabic}")
+
+    found, not_found = texts_to(line, CITIZEN)[1:]
+    assert f"Tiket {ticket} (Dinas PUPR)" in found
+    assert "tidak ditemukan" in not_found

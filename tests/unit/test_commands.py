@@ -94,3 +94,37 @@ def test_quoted_ticket_in_free_text() -> None:
     assert commands.quoted_ticket("tambahan utk tiket 4821: fotonya ada") == "4821"
     assert commands.quoted_ticket("jalan no 5 rusak") is None
     assert commands.quoted_ticket("lampu mati") is None
+
+
+def _arabic_indic(digits: str) -> str:
+    return "".join(chr(0x0660 + int(digit)) for digit in digits)
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else "\u3000" for ch in text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (_fullwidth("CEK 123"), commands.Command(Kind.STATUS, "123")),
+        (_fullwidth("belum 4821") + " masih bocor", commands.Command(Kind.REOPEN, "4821",
+                                                                     "masih bocor")),
+        (_fullwidth("INFO"), commands.Command(Kind.HELP)),
+    ],
+)
+def test_fullwidth_commands_read_as_ascii(text: str, expected: commands.Command) -> None:
+    """A phone typing fullwidth forms (a CJK keyboard mode) sends commands that work."""
+    assert commands.parse_citizen(text) == expected
+
+
+def test_fullwidth_head_command_reads_as_ascii() -> None:
+    """A head's fullwidth SELESAI gets its ticket in ASCII digits."""
+    command = commands.parse_head(_fullwidth("SELESAI 123") + " beres")
+    assert command == commands.Command(Kind.RESOLVE, "123", "beres", "SELESAI")
+
+
+def test_other_scripts_digits_quote_no_ticket_in_free_text() -> None:
+    """Free text quotes a ticket only in ASCII digits (fullwidth folded to ASCII)."""
+    assert commands.quoted_ticket("tambahan tiket " + _arabic_indic("4821")) is None
+    assert commands.quoted_ticket("tambahan tiket " + _fullwidth("4821")) == "4821"
