@@ -6,8 +6,11 @@ basic phone: ``selesai #123``, ``Selesai 123.``, ``cek#123``, ``status aduan
 ``MALFORMED`` so the head can be shown the right format.
 
 Texts are read after NFKC folding (fullwidth ``ＣＥＫ １２３`` is ``CEK 123``; see
-``surgad.numerals``); ``tickets.decode`` decides which numbers are tickets
-(ASCII digits only). Free text quotes a ticket only in ASCII digits.
+``surgad.numerals``). A command word followed by any run of digits is that
+command, whatever the number: ``BELUM 0`` or a ticket with a digit too many is
+answered "not found" rather than taken for a complaint, and ``tickets.decode``
+alone decides which numbers are tickets (ASCII digits only). Free text quotes a
+ticket only in ASCII digits.
 """
 
 from __future__ import annotations
@@ -63,7 +66,9 @@ _HEAD_KINDS = {
 # standard resolution text instead.
 _NEEDS_ARGUMENT = {Kind.PROGRESS, Kind.REASSIGN}
 
-_TICKET = r"#?\s*(?P<ticket>\d{2,12})\b"
+# Any run of digits, in any script and of any length: after a command word it is
+# meant as a ticket, and the answer to a bad one is "not found", not silence.
+_TICKET = r"#?\s*(?P<ticket>\d+)\b"
 _HEAD = re.compile(
     rf"^\s*(?P<word>terima(?!\s*(?:kasih|ksh|kasi)\b)|proses|selesai|alih|tegur)\b[\s#:.,-]*"
     rf"(?:{_TICKET})?[\s.,:;-]*(?P<rest>.*?)[\s.!]*$",

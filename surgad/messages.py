@@ -150,9 +150,17 @@ def head_done(what: str, ticket: str) -> str:
     return f"SURGA: {what} tiket {ticket} tercatat."
 
 
+# A number sent as a ticket is echoed in the refusal: cut one that is far too
+# long to be a ticket, so a pasted number does not make a long SMS.
+MAX_ECHOED_TICKET = 13
+
+
 def head_refused(ticket: str | None) -> str:
     """Refuse a command without revealing anything about the ticket."""
-    return f"SURGA: Perintah untuk tiket {ticket or '-'} tidak dapat diproses dari nomor ini."
+    shown = ticket or "-"
+    if len(shown) > MAX_ECHOED_TICKET:
+        shown = shown[: MAX_ECHOED_TICKET - 1] + "..."
+    return f"SURGA: Perintah untuk tiket {shown} tidak dapat diproses dari nomor ini."
 
 
 def head_format(word: str, example: str, codes: str = "") -> str:

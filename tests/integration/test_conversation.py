@@ -224,3 +224,23 @@ def test_fullwidth_digits_work_and_other_scripts_do_not(
     found, not_found = texts_to(line, CITIZEN)[1:]
     assert f"Tiket {ticket} (Dinas PUPR)" in found
     assert "tidak ditemukan" in not_found
+
+
+
+def test_command_words_with_bad_tickets_get_answers_not_complaints(
+    make_line: Callable[..., Line],
+) -> None:
+    """CEK, BELUM and head words with a number that is no ticket answer 'not found'."""
+    line = make_line()
+    line.start_daemon()
+    open_complaint(line)
+    for text in ("CEK 1234567890123", "BELUM 0", "cek 5", "belum 99999999999999999"):
+        send(line, CITIZEN, text)
+    send(line, PUPR_HEAD, "SELESAI 1234567890123 beres")
+    send(line, PUPR_HEAD, "TERIMA 0")
+
+    assert line.scalar("SELECT COUNT(*) FROM surgad_complaint") == 1
+    replies = texts_to(line, CITIZEN)[1:]
+    assert len(replies) == 4 and all("tidak ditemukan" in text for text in replies)
+    head = texts_to(line, PUPR_HEAD)[1:]
+    assert len(head) == 2 and all("tidak dapat diproses" in text for text in head)

@@ -105,6 +105,52 @@ def _fullwidth(text: str) -> str:
 
 
 @pytest.mark.parametrize(
+    ("text", "ticket"),
+    [
+        ("CEK 1234567890123", "1234567890123"),
+        ("cek #5", "5"),
+        ("STATUS 0", "0"),
+        ("cek " + "9" * 40, "9" * 40),
+        ("CEK " + _arabic_indic("123"), _arabic_indic("123")),
+    ],
+)
+def test_status_word_with_a_bad_ticket_is_still_a_status_query(text: str, ticket: str) -> None:
+    """CEK with a number that is no ticket is a status query; the lookup finds nothing."""
+    assert commands.parse_citizen(text) == commands.Command(Kind.STATUS, ticket)
+
+
+@pytest.mark.parametrize(
+    ("text", "ticket", "reason"),
+    [
+        ("BELUM 0", "0", ""),
+        ("belum 7 masih bocor", "7", "masih bocor"),
+        ("BELUM 12345678901234567", "12345678901234567", ""),
+        ("belum " + _arabic_indic("4821"), _arabic_indic("4821"), ""),
+    ],
+)
+def test_reopen_word_with_a_bad_ticket_is_still_a_reopen(
+    text: str, ticket: str, reason: str
+) -> None:
+    """BELUM with a number that is no ticket is a reopen request, not a complaint."""
+    assert commands.parse_citizen(text) == commands.Command(Kind.REOPEN, ticket, reason)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "ticket"),
+    [
+        ("TERIMA 0", Kind.ACCEPT, "0"),
+        ("SELESAI 1234567890123 beres", Kind.RESOLVE, "1234567890123"),
+        ("tegur 7", Kind.REPRIMAND, "7"),
+        ("PROSES 5 tim berangkat", Kind.PROGRESS, "5"),
+    ],
+)
+def test_head_word_with_a_bad_ticket_keeps_its_kind(text: str, kind: Kind, ticket: str) -> None:
+    """A head command naming a number that is no ticket is refused later, not malformed."""
+    command = commands.parse_head(text)
+    assert command is not None and (command.kind, command.ticket) == (kind, ticket)
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         (_fullwidth("CEK 123"), commands.Command(Kind.STATUS, "123")),
