@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from surgad import codec, dummyphone, phone, tickets
+from surgad import config as surgad_config
 
 REPO = Path(__file__).resolve().parents[1]
 TZ = "Asia/Jakarta"
@@ -261,10 +262,7 @@ def _resolve_some(config: Path, engine: sa.Engine) -> list[str]:
 
 def _converse(device: Path, config: Path, engine: sa.Engine) -> list[str]:
     """A unit head accepts and resolves by SMS; a citizen asks for status."""
-    from surgad import config as config_module
-
-    settings = config_module.load([config.with_name("surgad.toml"), config])
-    head = settings.units["DLHKP"].heads[0]
+    head = _settings(config).units["DLHKP"].heads[0]
     with engine.connect() as conn:
         picked = list(conn.execute(sa.text(
             "SELECT id, citizen FROM surgad_complaint WHERE unit_code = 'DLHKP' "
@@ -355,6 +353,8 @@ def _summary(
     for kind in ("ack", "forward", "escalation", "resolution", "referral", "accepted",
                  "status", "help", "staff"):
         _say(f"    {kind:<11} {sent.get(kind, 0)}")
+    complaint_ids, acked = _acknowledgements(engine)
+    _say(acknowledgement_line(complaint_ids, acked, _settings(config).replies_per_hour))
     _say(f"  resolved from the CLI: {', '.join(resolved)}")
     _say(
         f"  classification accuracy vs CSV labels: {right}/{total} = {right / total:.1%}"
@@ -366,6 +366,36 @@ def _summary(
     _say(f"  inbox rows not accounted for: {unaccounted}")
     _say(f"  demo run time: {seconds:.0f} s")
     return figures
+
+
+def _acknowledgements(engine: sa.Engine) -> tuple[list[int], set[str]]:
+    """Return every complaint id, and the CreatorIDs of the acknowledgements sent."""
+    with engine.connect() as conn:
+        ids = [row[0] for row in conn.execute(sa.text("SELECT id FROM surgad_complaint"))]
+        creators = conn.execute(sa.text(
+            "SELECT CreatorID FROM sentitems WHERE CreatorID LIKE 'surgad/ack/%' "
+            "AND SequencePosition = 1"))
+        return ids, {row[0] for row in creators}
+
+
+def acknowledgement_line(complaint_ids: list[int], acked: set[str], limit: int) -> str:
+    """Say how many complaints got no acknowledgement, and why.
+
+    A complaint always reaches its unit, but its acknowledgement is an automatic
+    reply, and a number gets at most ``limit`` of those an hour.
+    """
+    missing = sum(
+        1 for complaint_id in complaint_ids
+        if f"surgad/ack/{tickets.encode(complaint_id)}" not in acked
+    )
+    return (
+        f"  complaints without acknowledgement: {missing} of {len(complaint_ids)} "
+        f"(a number gets at most {limit} automatic replies an hour: limits.replies_per_hour)"
+    )
+
+
+def _settings(config: Path) -> surgad_config.Settings:
+    return surgad_config.load([config.with_name("surgad.toml"), config])
 
 
 def _say(text: str) -> None:

@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from surgad import clock, directory, logs, messages, tickets
+from surgad import clock, directory, escalation, logs, messages, tickets
 from surgad.config import Settings
 from surgad.db import complaints, gammu, models, outbox
 from surgad.db import engine as db_engine
-from surgad.errors import NotFoundError, StateError
+from surgad.errors import NoHeadsError, NotFoundError, StateError
 
 
 @dataclasses.dataclass
@@ -125,13 +125,19 @@ def reassign(
     if unit == complaint.unit_code:
         raise StateError(f"ticket {tickets.encode(_id(complaint))} is already with {unit}")
     deadline, remind = due_times(act, unit, act.now)
+    has_heads = bool(act.roster.heads_of(unit))
     detail = f"{complaint.unit_code} -> {unit}" + (f": {reason}" if reason else "")
     _change(act, complaint, [models.OPEN, models.ACKED], "reassigned", detail,
             "is already resolved", unit_code=unit, status=models.OPEN, acked_at=None,
-            deadline_at=deadline, escalate_at=deadline, remind_at=remind,
-            escalated_at=None)
-    return _announce(act, complaint, unit, messages.reassigned_citizen(
-        tickets.encode(_id(complaint)), _short(act, unit)), "reassigned")
+            deadline_at=deadline, remind_at=remind,
+            **escalation.columns(deadline, act.now, has_heads))
+    ticket = tickets.encode(_id(complaint))
+    forward = messages.forward(ticket, complaint.text, complaint.citizen, complaint.kelurahan,
+                               act.settings.mask_citizen_numbers, complaint.incomplete)
+    citizen = messages.reassigned_citizen(ticket, _short(act, unit), to_mayor=not has_heads)
+    return _to_unit(act, complaint, unit, forward) + [
+        _to_citizen(complaint, citizen, "reassigned")
+    ]
 
 
 def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sms]:
@@ -142,20 +148,24 @@ def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sm
     if complaint.resolved_at and act.now - complaint.resolved_at > window:
         raise StateError(f"ticket {tickets.encode(_id(complaint))} was resolved too long ago")
     deadline, remind = due_times(act, complaint.unit_code, act.now)
+    has_heads = bool(act.roster.heads_of(complaint.unit_code))
     _change(act, complaint, [models.RESOLVED], "reopened", reason or None,
             "is not resolved", status=models.OPEN, resolved_at=None, acked_at=None,
-            reopened_at=act.now, deadline_at=deadline, escalate_at=deadline,
-            remind_at=remind, escalated_at=None)
+            reopened_at=act.now, deadline_at=deadline, remind_at=remind,
+            **escalation.columns(deadline, act.now, has_heads))
     ticket = tickets.encode(_id(complaint))
-    sms = _to_heads(act, complaint.unit_code,
-                    messages.reopened_unit(ticket, complaint.text, reason), "forward", ticket)
-    return sms + [_to_citizen(complaint, messages.reopened_citizen(ticket), "reopened")]
+    sms = _to_unit(act, complaint, complaint.unit_code,
+                   messages.reopened_unit(ticket, complaint.text, reason))
+    citizen = messages.reopened_citizen(ticket, to_mayor=not has_heads)
+    return sms + [_to_citizen(complaint, citizen, "reopened")]
 
 
 def reprimand(act: Act, complaint: models.Complaint) -> list[outbox.Sms]:
     """Pass the mayor's reminder to the unit's heads; record it."""
     if complaint.status == models.RESOLVED:
         raise StateError(f"ticket {tickets.encode(_id(complaint))} is already resolved")
+    if not act.roster.heads_of(complaint.unit_code):
+        raise NoHeadsError(f"unit {complaint.unit_code} has no heads to remind")
     complaints.add_events(act.conn, [{
         "complaint_id": _id(complaint), "at": act.now, "actor": act.actor,
         "action": "reprimanded", "detail": "reminder from the mayor",
@@ -165,14 +175,23 @@ def reprimand(act: Act, complaint: models.Complaint) -> list[outbox.Sms]:
     return _to_heads(act, complaint.unit_code, text, "reprimand", ticket)
 
 
-def _announce(
-    act: Act, complaint: models.Complaint, unit: str, citizen_text: str, kind: str
+def _to_unit(
+    act: Act, complaint: models.Complaint, unit: str, text: str
 ) -> list[outbox.Sms]:
+    """Send a complaint routed to a unit to its heads; with none, escalate it now.
+
+    The caller has set the escalation columns (``escalation.columns``) in the
+    same guarded update, so the mayor gets it once.
+    """
     ticket = tickets.encode(_id(complaint))
-    forward = messages.forward(ticket, complaint.text, complaint.citizen, complaint.kelurahan,
-                               act.settings.mask_citizen_numbers, complaint.incomplete)
-    sms = _to_heads(act, unit, forward, "forward", ticket)
-    return sms + [_to_citizen(complaint, citizen_text, kind)]
+    if act.roster.heads_of(unit):
+        return _to_heads(act, unit, text, "forward", ticket)
+    complaints.add_events(act.conn, [
+        escalation.event(_id(complaint), act.now, escalation.no_heads(unit))
+    ])
+    escalation.warn_no_heads(unit, ticket)
+    return escalation.no_heads_sms(ticket, unit, complaint.text, complaint.citizen,
+                                   complaint.kelurahan, act.settings)
 
 
 def due_times(act: Act, unit: str, start: dt.datetime) -> tuple[dt.datetime, dt.datetime | None]:

@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from surgad import errors
+from surgad import errors, numerals
 
 COMPLAINT: Final = "complaint"
 NOT_COMPLAINT: Final = "not_complaint"
@@ -60,7 +60,7 @@ _COMBO: Final = "+"
 _KECAMATAN: Final = "kecamatan"
 _CACHE_LIMIT: Final = 50_000
 
-_NIK_FORMAT: Final = re.compile(r"\s*\d{16}\s*#[^#]*#(.*)", re.DOTALL)
+_NIK_FORMAT: Final = re.compile(r"\s*[0-9]{16}\s*#[^#]*#(.*)", re.DOTALL)
 _LETTER_RUN: Final = re.compile(r"([a-z])\1{2,}")
 _DOUBLE_LETTER: Final = re.compile(r"([a-z])\1")
 _VOWELS: Final = re.compile(r"[aeiou]")
@@ -334,6 +334,7 @@ class Classifier:
 
     def classify(self, text: str) -> Classification:
         """Return the unit that must act on ``text``, or why none must."""
+        text = numerals.fold(text)  # fullwidth words are the listed words
         # Most SMS are not in the Surga format; "#" is quicker to look for.
         nik = _NIK_FORMAT.fullmatch(text) if "#" in text else None
         body = nik.group(1) if nik else text
@@ -443,7 +444,7 @@ class Classifier:
         return list(itertools.chain.from_iterable(spelled))
 
     def _canonical(self, word: str) -> tuple[str, ...]:
-        if word.isdigit():
+        if numerals.is_digits(word):
             return (NUMBER,)
         if double := _REDUPLICATED.fullmatch(word):
             return self._canonical(double.group(1)) * 2

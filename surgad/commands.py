@@ -4,6 +4,13 @@ Pure. Commands are case-insensitive and forgiving the way people type on a
 basic phone: ``selesai #123``, ``Selesai 123.``, ``cek#123``, ``status aduan
 123``. A text that starts like a head command but lacks its ticket or note is
 ``MALFORMED`` so the head can be shown the right format.
+
+Texts are read after NFKC folding (fullwidth ``ＣＥＫ １２３`` is ``CEK 123``; see
+``surgad.numerals``). A command word followed by any run of digits is that
+command, whatever the number: ``BELUM 0`` or a ticket with a digit too many is
+answered "not found" rather than taken for a complaint, and ``tickets.decode``
+alone decides which numbers are tickets (ASCII digits only). Free text quotes a
+ticket only in ASCII digits.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+
+from surgad import numerals
 
 
 class Kind(enum.Enum):
@@ -57,7 +66,9 @@ _HEAD_KINDS = {
 # standard resolution text instead.
 _NEEDS_ARGUMENT = {Kind.PROGRESS, Kind.REASSIGN}
 
-_TICKET = r"#?\s*(?P<ticket>\d{2,12})\b"
+# Any run of digits, in any script and of any length: after a command word it is
+# meant as a ticket, and the answer to a bad one is "not found", not silence.
+_TICKET = r"#?\s*(?P<ticket>\d+)\b"
 _HEAD = re.compile(
     rf"^\s*(?P<word>terima(?!\s*(?:kasih|ksh|kasi)\b)|proses|selesai|alih|tegur)\b[\s#:.,-]*"
     rf"(?:{_TICKET})?[\s.,:;-]*(?P<rest>.*?)[\s.!]*$",
@@ -77,7 +88,7 @@ _STATUS_FREE = re.compile(
 )
 _STATUS_NUMBERED = re.compile(
     r"\b(aduan|laporan|tiket|keluhan|pengaduan)\b.{0,25}?\b(no|nmr|nomer|nomor)\.?\s*#?"
-    r"\s*(?P<ticket>\d{2,12})\b",
+    r"\s*(?P<ticket>[0-9]{2,12})\b",
     re.IGNORECASE | re.DOTALL,
 )
 _REOPEN_WORD = re.compile(
@@ -91,13 +102,14 @@ _NOT_FIXED = re.compile(
     re.IGNORECASE,
 )
 _ANY_TICKET = re.compile(
-    r"(?:tiket|no\.?|nmr|nomor|nomer|#)\s*#?\s*(\d{2,12})\b", re.IGNORECASE
+    r"(?:tiket|no\.?|nmr|nomor|nomer|#)\s*#?\s*([0-9]{2,12})\b", re.IGNORECASE
 )
-_DIGIT = re.compile(r"\d")  # no ticket without one: most texts skip the searches
+_DIGIT = re.compile(r"[0-9]")  # no ticket without one: most texts skip the searches
 
 
 def parse_head(text: str) -> Command | None:
     """Parse a unit head's or the mayor's command; None if it is not one."""
+    text = numerals.fold(text)
     if _LIST.match(text):
         return Command(Kind.LIST, word="DAFTAR")
     match = _HEAD.match(text)
@@ -114,6 +126,7 @@ def parse_head(text: str) -> Command | None:
 
 def parse_citizen(text: str) -> Command | None:
     """Parse a citizen's command (status, reopen, help); None for anything else."""
+    text = numerals.fold(text)
     if _HELP.match(text):
         return Command(Kind.HELP)
     if match := _STATUS_WORD.match(text):
@@ -129,10 +142,11 @@ def parse_citizen(text: str) -> Command | None:
 
 def says_not_fixed(text: str) -> bool:
     """Tell whether a citizen's reply says the problem is not fixed."""
-    return bool(_NOT_FIXED.search(text))
+    return bool(_NOT_FIXED.search(numerals.fold(text)))
 
 
 def quoted_ticket(text: str) -> str | None:
     """Return a ticket number quoted in free text (``tiket 1234``, ``#1234``)."""
+    text = numerals.fold(text)
     match = _ANY_TICKET.search(text) if _DIGIT.search(text) else None
     return match.group(1) if match else None

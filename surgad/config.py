@@ -323,7 +323,7 @@ def _digest_time(read: _Reader) -> str | None:
     value = read.get("mayor.digest_time", "")
     if value in ("", None):
         return None
-    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+    if not isinstance(value, str) or not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
         raise read.fail("mayor.digest_time", f"must be HH:MM or empty, got {value!r}")
     return value
 

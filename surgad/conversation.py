@@ -29,7 +29,7 @@ from surgad import (
 )
 from surgad.config import Settings
 from surgad.db import complaints, models, outbox
-from surgad.errors import StateError
+from surgad.errors import NoHeadsError, StateError
 
 HOUR = dt.timedelta(hours=1)
 LATE_PART_WINDOW = dt.timedelta(days=1)
@@ -313,10 +313,13 @@ class Batch:
 
     def _describe(self, complaint: models.Complaint) -> str:
         assert complaint.id is not None
-        unit = self.settings.units.get(complaint.unit_code)
         return messages.status(tickets.encode(complaint.id),
-                               unit.short if unit else complaint.unit_code,
+                               self._unit_short(complaint.unit_code),
                                complaint.status, complaint.last_note)
+
+    def _unit_short(self, code: str) -> str:
+        unit = self.settings.units.get(code)
+        return unit.short if unit else code
 
     def _own(self, number: str, ticket: str) -> models.Complaint | None:
         """Return the complaint of a ticket only if this number filed it."""
@@ -396,8 +399,10 @@ class Batch:
                             "action": action, "detail": message.text})
         text = messages.followup(ticket, identity.split(message.text).body, message.sender,
                                  self.settings.mask_citizen_numbers)
-        self.sms += [outbox.Sms(head, text, outbox.creator("forward", ticket))
-                     for head in self.roster.heads_of(target.unit_code)]
+        # A unit without heads has its complaints sent to the mayor: additions too.
+        to = self.roster.heads_of(target.unit_code) or self.settings.mayor_numbers
+        self.sms += [outbox.Sms(number, text, outbox.creator("forward", ticket))
+                     for number in to]
         self.settle(message, models.FOLLOWUP, keys, reason, target.id)
 
     def _continues(self, message: intake.Message, reading: Reading) -> models.Complaint | None:
@@ -443,6 +448,10 @@ class Batch:
             return
         try:
             self.sms += self._apply(number, command, complaint)
+        except NoHeadsError:
+            short = self._unit_short(complaint.unit_code)
+            self._tell(number, messages.no_heads(command.word, command.ticket, short))
+            return
         except StateError:
             self._tell(number, messages.head_state(command.ticket, complaint.status))
             return

@@ -38,6 +38,10 @@ class Directory:
         """Return a unit's head numbers."""
         return self.heads.get(unit, ())
 
+    def without_heads(self) -> list[str]:
+        """Return the codes of the units that have no heads, sorted."""
+        return sorted(code for code, numbers in self.heads.items() if not numbers)
+
     def deadline_hours(self, unit: str) -> float:
         """Return a unit's deadline in hours."""
         return self.deadlines.get(unit, 24.0)

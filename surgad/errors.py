@@ -54,6 +54,10 @@ class StateError(SurgadError):
     exit_code = ExitCode.CONFLICT
 
 
+class NoHeadsError(StateError):
+    """A unit has no heads to send to."""
+
+
 class WorkerLostError(SurgadError):
     """The supervisor could not keep its worker pool alive."""
 

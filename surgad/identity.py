@@ -4,6 +4,10 @@ The original Surga line asked for ``NIK#Nama#Isi``. People also send the parts
 in another order, leave the name out, or put spaces in the NIK. The NIK (16
 digits; 15 to 17 are accepted as typos) and the name are taken out and stored
 apart; any other NIK-like digit run left in the text is replaced by ``[NIK]``.
+
+A NIK is ASCII digits after folding (fullwidth digits count; see
+``surgad.numerals``). Hiding is wider than reading: a run of NIK length in any
+script's digits is replaced too, though not stored as the NIK.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
-_NIK_RUN = re.compile(r"(?<!\d)\d(?:[ .-]?\d){14,16}(?!\d)")
+from surgad import numerals
+
+_NIK_RUN = re.compile(r"(?<![0-9])[0-9](?:[ .-]?[0-9]){14,16}(?![0-9])")
+_ANY_SCRIPT_NIK_RUN = re.compile(r"(?<!\d)\d(?:[ .-]?\d){14,16}(?!\d)")
 _NAME = re.compile(r"[^\W\d_][\w.' -]{0,58}", re.UNICODE)
 REDACTED = "[NIK]"
 
@@ -31,7 +38,7 @@ def _digits(segment: str) -> str:
 
 def _is_nik(segment: str) -> bool:
     digits = _digits(segment)
-    return digits.isdigit() and 15 <= len(digits) <= 17
+    return numerals.is_digits(digits) and 15 <= len(digits) <= 17
 
 
 def _is_name(segment: str) -> bool:
@@ -41,6 +48,7 @@ def _is_name(segment: str) -> bool:
 
 def split(text: str) -> Split:
     """Take the NIK and name out of a complaint's text."""
+    text = numerals.fold_digits(text)
     segments = text.split("#")
     nik = name = None
     if len(segments) >= 2:
@@ -56,4 +64,4 @@ def split(text: str) -> Split:
         return Split(text.strip(), nik, name)
     if nik is None:
         nik = _digits(found.group(0))
-    return Split(_NIK_RUN.sub(REDACTED, text).strip(), nik, name)
+    return Split(_ANY_SCRIPT_NIK_RUN.sub(REDACTED, text).strip(), nik, name)

@@ -18,13 +18,18 @@ def _clip(text: str) -> str:
     text = text.strip()
     return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1].rstrip() + "…"
 _TRIAGE_NAME = "petugas SURGA"
+_MAYOR_NAME = "Wali Kota"
 
 
-def acknowledgement(ticket: str, unit_short: str, triage: bool) -> str:
-    """Tell a citizen the complaint arrived, where it went and how to follow it."""
-    where = _TRIAGE_NAME if triage else unit_short
+def acknowledgement(ticket: str, unit_short: str, triage: bool, to_mayor: bool = False) -> str:
+    """Tell a citizen the complaint arrived, where it went and how to follow it.
+
+    ``to_mayor``: the unit has no heads, so the complaint went to the mayor.
+    """
+    unit = _TRIAGE_NAME if triage else unit_short
+    where = f"untuk {unit}, diteruskan ke {_MAYOR_NAME}" if to_mayor else f"diteruskan ke {unit}"
     return (
-        f"SURGA: Aduan Anda diterima, no tiket {ticket}, diteruskan ke {where}. "
+        f"SURGA: Aduan Anda diterima, no tiket {ticket}, {where}. "
         f"Cek status: kirim CEK {ticket}"
     )
 
@@ -49,6 +54,17 @@ def escalation(ticket: str, unit_short: str, waited: str, text: str) -> str:
     return (
         f"ESKALASI SURGA #{ticket}: {unit_short} belum menindaklanjuti "
         f"selama {waited}. Aduan: {_clip(text)}"
+    )
+
+
+def escalation_no_heads(
+    ticket: str, unit_short: str, text: str, sender: str, kelurahan: str | None
+) -> str:
+    """Give the mayor a complaint at once: its unit has no head to forward it to."""
+    place = f" Kel. {kelurahan}" if kelurahan else ""
+    return (
+        f"ESKALASI SURGA #{ticket}: {unit_short} belum punya kepala unit terdaftar. "
+        f"Aduan{place}: {_clip(text)} (dari {sender})"
     )
 
 
@@ -116,8 +132,10 @@ def progress(ticket: str, unit_short: str, note: str) -> str:
     return f"SURGA: Perkembangan aduan no {ticket} dari {unit_short}: {note.strip()}"
 
 
-def reassigned_citizen(ticket: str, unit_short: str) -> str:
-    """Tell a citizen the complaint moved to another unit."""
+def reassigned_citizen(ticket: str, unit_short: str, to_mayor: bool = False) -> str:
+    """Tell a citizen the complaint moved to another unit (and on to the mayor)."""
+    if to_mayor:
+        return f"SURGA: Aduan no {ticket} dialihkan ke {unit_short}, diteruskan ke {_MAYOR_NAME}."
     return f"SURGA: Aduan no {ticket} dialihkan ke {unit_short} yang berwenang."
 
 
@@ -127,9 +145,10 @@ def reopened_unit(ticket: str, text: str, reason: str) -> str:
     return f"SURGA #{ticket} DIBUKA LAGI oleh pelapor (belum beres).{why} Aduan: {_clip(text)}"
 
 
-def reopened_citizen(ticket: str) -> str:
-    """Tell a citizen the complaint is open again."""
-    return f"SURGA: Aduan no {ticket} dibuka kembali dan diteruskan lagi ke unit terkait."
+def reopened_citizen(ticket: str, to_mayor: bool = False) -> str:
+    """Tell a citizen the complaint is open again, and who has it now."""
+    where = _MAYOR_NAME if to_mayor else "unit terkait"
+    return f"SURGA: Aduan no {ticket} dibuka kembali dan diteruskan lagi ke {where}."
 
 
 def reprimand(ticket: str, unit_short: str, text: str) -> str:
@@ -150,15 +169,28 @@ def head_done(what: str, ticket: str) -> str:
     return f"SURGA: {what} tiket {ticket} tercatat."
 
 
+# A number sent as a ticket is echoed in the refusal: cut one that is far too
+# long to be a ticket, so a pasted number does not make a long SMS.
+MAX_ECHOED_TICKET = 13
+
+
 def head_refused(ticket: str | None) -> str:
     """Refuse a command without revealing anything about the ticket."""
-    return f"SURGA: Perintah untuk tiket {ticket or '-'} tidak dapat diproses dari nomor ini."
+    shown = ticket or "-"
+    if len(shown) > MAX_ECHOED_TICKET:
+        shown = shown[: MAX_ECHOED_TICKET - 1] + "..."
+    return f"SURGA: Perintah untuk tiket {shown} tidak dapat diproses dari nomor ini."
 
 
 def head_format(word: str, example: str, codes: str = "") -> str:
     """Show a head the right format of a command."""
     extra = f" Kode unit: {codes}" if codes else ""
     return f"SURGA: Format salah. Gunakan: {example}{extra}"
+
+
+def no_heads(what: str, ticket: str, unit_short: str) -> str:
+    """Tell the mayor a command for a unit's heads reached nobody: it has none."""
+    return f"SURGA: {what} tiket {ticket} tidak terkirim: {unit_short} belum punya kepala unit."
 
 
 def head_state(ticket: str, state: str) -> str:

@@ -15,7 +15,7 @@ from typing import Final
 
 import phonenumbers
 
-from surgad import errors
+from surgad import errors, numerals
 
 DEFAULT_REGION: Final = "ID"
 USSD_CLASS: Final = 127
@@ -32,7 +32,7 @@ _DIALLED: Final = re.compile(r"\+?[0-9]+")
 # the result is the same E.164 number it would give.
 # A bare 62 before nine national digits is left to phonenumbers: it reads some
 # of those as national numbers.
-_ID_MOBILE: Final = re.compile(r"(?:\+62|0)(8[1-9]\d{7,10})|62(8[1-9]\d{8,10})")
+_ID_MOBILE: Final = re.compile(r"(?:\+62|0)(8[1-9][0-9]{7,10})|62(8[1-9][0-9]{8,10})")
 _SHORT_CODE: Final = re.compile(rf"\+?[0-9]{{1,{_SHORT_CODE_DIGITS}}}")
 _INTERNATIONAL_PREFIX: Final = "00"
 
@@ -59,13 +59,14 @@ def normalise(raw: str, region: str = DEFAULT_REGION) -> str:
     """Return ``raw`` as an E.164 number such as ``+6281234567890``.
 
     Accepts a leading ``+``, ``00``, the bare country code or the national trunk
-    ``0``, with spaces, dashes, dots and parentheses anywhere.
+    ``0``, with spaces, dashes, dots and parentheses anywhere. Digits are ASCII
+    after folding (fullwidth digits count; see ``surgad.numerals``).
 
     Raises:
         PhoneError: ``raw`` holds letters or other symbols, or no reading of it
             is a possible number of at most 15 digits.
     """
-    compact = _SEPARATORS.sub("", raw)
+    compact = _SEPARATORS.sub("", numerals.fold(raw))
     if region == DEFAULT_REGION and (mobile := _ID_MOBILE.fullmatch(compact)):
         return "+62" + (mobile.group(1) or mobile.group(2))
     if not _DIALLED.fullmatch(compact):

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 from typing import Any
 
-from surgad import clock, codec, directory, intake, messages, tickets
+from surgad import clock, codec, directory, escalation, intake, messages, tickets
 from surgad.config import Settings
 from surgad.conversation import NewComplaint
 from surgad.db import models, outbox
@@ -55,6 +55,7 @@ def complaint_row(
     start = min(received, now)
     deadline = clock.deadline(start, roster.deadline_hours(new.unit))
     remind = deadline - dt.timedelta(hours=settings.reminder_hours)
+    has_heads = bool(roster.heads_of(new.unit))
     return {
         "citizen": new.message.sender,
         "text": new.full_text(),
@@ -67,7 +68,7 @@ def complaint_row(
         "received_at": start,
         "created_at": now,
         "deadline_at": deadline,
-        "escalate_at": deadline,
+        **escalation.columns(deadline, now, has_heads),
         "remind_at": remind if remind > now else None,
         "inbox_id": new.message.rows[0].id,
         "nik": new.nik,
@@ -78,24 +79,50 @@ def complaint_row(
 def complaint_sms(
     new: NewComplaint, complaint_id: int, settings: Settings, roster: directory.Directory
 ) -> list[outbox.Sms]:
-    """Return the acknowledgement to the citizen and the forwards to the heads."""
+    """Return the acknowledgement to the citizen and the forwards to the heads.
+
+    A unit without heads has its complaint escalated to the mayor instead.
+    """
     return _sms(new, tickets.encode(complaint_id), settings, roster)
 
 
 def _sms(
     new: NewComplaint, ticket: str, settings: Settings, roster: directory.Directory
 ) -> list[outbox.Sms]:
-    unit = settings.units[new.unit]
+    heads = roster.heads_of(new.unit)
     sms = []
     if new.acknowledge:
-        text = messages.acknowledgement(ticket, unit.short, new.triage)
+        short = settings.units[new.unit].short
+        text = messages.acknowledgement(ticket, short, new.triage, to_mayor=not heads)
         sms.append(outbox.Sms(new.message.sender, text, outbox.creator("ack", ticket)))
+    if not heads:
+        return sms + escalation.no_heads_sms(
+            ticket, new.unit, new.full_text(), new.message.sender, new.kelurahan, settings
+        )
     forward = messages.forward(
         ticket, new.full_text(), new.message.sender, new.kelurahan,
         settings.mask_citizen_numbers, new.message.incomplete,
     )
     creator = outbox.creator("forward", ticket)
-    return sms + [outbox.Sms(head, forward, creator) for head in roster.heads_of(new.unit)]
+    return sms + [outbox.Sms(head, forward, creator) for head in heads]
+
+
+def escalations_at_once(
+    news: list[NewComplaint],
+    complaint_ids: list[int],
+    roster: directory.Directory,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Return the history entries of new complaints escalated for want of heads.
+
+    Each one is logged as a warning naming the unit.
+    """
+    events = []
+    for new, complaint_id in zip(news, complaint_ids, strict=True):
+        if not roster.heads_of(new.unit):
+            escalation.warn_no_heads(new.unit, tickets.encode(complaint_id))
+            events.append(escalation.event(complaint_id, now, escalation.no_heads(new.unit)))
+    return events
 
 
 # Stands for the ticket in SMS drafted before the complaint has its id. A

@@ -20,7 +20,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from surgad import clock, config, logs, retry, systemd, watchdog, worker
+import sqlalchemy as sa
+
+from surgad import clock, config, directory, logs, retry, systemd, watchdog, worker
 from surgad.db import engine as db_engine
 from surgad.db import gammu, inbox, schema
 from surgad.errors import ConfigError, WorkerLostError
@@ -105,6 +107,7 @@ class Supervisor:
         """Start the pool and supervise it; return the process exit status."""
         schema.check(self.engine)
         check_timezone(self.engine, self.settings)
+        warn_units_without_heads(self.engine, self.settings)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         for index in range(self.count):
@@ -229,6 +232,14 @@ class Supervisor:
         for proc in self.procs.values():
             proc.join()
         self.procs.clear()
+
+
+def warn_units_without_heads(engine: sa.Engine, settings: config.Settings) -> None:
+    """Log a warning for each unit whose complaints go straight to the mayor."""
+    with db_engine.reading(engine) as conn:
+        roster = directory.load(conn, settings)
+    for unit in roster.without_heads():
+        logs.get().warning("unit_without_heads", unit=unit)
 
 
 def check_timezone(engine: Any, settings: config.Settings) -> None:

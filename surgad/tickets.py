@@ -3,12 +3,15 @@
 A ticket is the complaint's id followed by one Damm check digit. Digits only, so a
 basic phone's keypad types it without switching modes; the check digit catches
 every single wrong digit and every swap of two neighbours, so a typo finds no
-ticket instead of someone else's.
+ticket instead of someone else's. Only ASCII digits are ticket digits (see
+``surgad.numerals``).
 """
 
 from __future__ import annotations
 
 import re
+
+from surgad import numerals
 
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -22,7 +25,7 @@ _DAMM = (
     (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
     (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
 )
-_TICKET = re.compile(r"\d{2,12}")
+_TICKET = re.compile(r"[0-9]{2,12}")
 
 
 def _damm(digits: str) -> int:
@@ -42,7 +45,7 @@ def encode(complaint_id: int) -> str:
 
 def decode(ticket: str) -> int | None:
     """Return the complaint id of a ticket code, or None if it is not valid."""
-    ticket = ticket.strip().lstrip("#")
+    ticket = numerals.fold(ticket).strip().lstrip("#")
     if not _TICKET.fullmatch(ticket) or _damm(ticket) != 0:
         return None
     complaint_id = int(ticket[:-1])

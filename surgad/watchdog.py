@@ -12,9 +12,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from surgad import clock, directory, logs, messages, modems, tickets
+from surgad import clock, directory, escalation, logs, messages, modems, tickets
 from surgad.config import Settings
-from surgad.db import complaints, gammu, models, outbox
+from surgad.db import complaints, gammu, outbox
 from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
 from surgad.db import modems as db_modems
@@ -113,34 +113,9 @@ def _scan_once(
         if not complaints.mark_escalated(conn, complaint.id, now):
             continue
         ticket = tickets.encode(complaint.id)
-        sms += _escalation_sms(complaint, ticket, settings, now)
-        events.append(
-            {
-                "complaint_id": complaint.id,
-                "at": now,
-                "actor": "surgad",
-                "action": "escalated",
-                "detail": "deadline passed without follow-up",
-            }
-        )
+        sms += escalation.overdue_sms(complaint, ticket, settings, now)
+        events.append(escalation.event(complaint.id, now, escalation.OVERDUE))
         log.info("complaint_escalated", ticket=ticket, unit=complaint.unit_code)
     outbox.queue(conn, tables, sms)
     complaints.add_events(conn, events)
     return len(events)
-
-
-def _escalation_sms(
-    complaint: models.Complaint,
-    ticket: str,
-    settings: Settings,
-    now: dt.datetime,
-) -> list[outbox.Sms]:
-    unit = settings.units.get(complaint.unit_code)
-    name = unit.short if unit else complaint.unit_code
-    waited = clock.human_duration((now - complaint.received_at).total_seconds())
-    text = messages.escalation(ticket, name, waited, complaint.text)
-    creator = outbox.creator("escalation", ticket)
-    return [
-        outbox.Sms(number, text, creator, outbox.PRIORITY_ESCALATION)
-        for number in settings.mayor_numbers
-    ]

@@ -7,8 +7,12 @@ gammu-smsd sent from ``sentitems``.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -207,3 +211,126 @@ def test_auto_responder_gets_no_loop(make_line: Callable[..., Line]) -> None:
     wait_for(lambda: line.scalar("SELECT COUNT(*) FROM inbox WHERE ID NOT IN "
                                  "(SELECT inbox_id FROM surgad_inbox_outcome)") == 0,
              30, "every inbox row settled")
+
+
+def test_fullwidth_digits_work_and_other_scripts_do_not(
+    make_line: Callable[..., Line],
+) -> None:
+    """A fullwidth CEK finds the ticket; the same ticket in Arabic-Indic digits does not."""
+    line = make_line()
+    line.start_daemon()
+    ticket = open_complaint(line)
+    fullwidth = "".join(chr(0xFF10 + int(digit)) for digit in ticket)
+    arabic = "".join(chr(0x0660 + int(digit)) for digit in ticket)
+    send(line, CITIZEN, f"ＣＥＫ {fullwidth}")
+    send(line, CITIZEN, f"CEK {arabic}")
+
+    found, not_found = texts_to(line, CITIZEN)[1:]
+    assert f"Tiket {ticket} (Dinas PUPR)" in found
+    assert "tidak ditemukan" in not_found
+
+
+
+def test_command_words_with_bad_tickets_get_answers_not_complaints(
+    make_line: Callable[..., Line],
+) -> None:
+    """CEK, BELUM and head words with a number that is no ticket answer 'not found'."""
+    line = make_line()
+    line.start_daemon()
+    open_complaint(line)
+    for text in ("CEK 1234567890123", "BELUM 0", "cek 5", "belum 99999999999999999"):
+        send(line, CITIZEN, text)
+    send(line, PUPR_HEAD, "SELESAI 1234567890123 beres")
+    send(line, PUPR_HEAD, "TERIMA 0")
+
+    assert line.scalar("SELECT COUNT(*) FROM surgad_complaint") == 1
+    replies = texts_to(line, CITIZEN)[1:]
+    assert len(replies) == 4 and all("tidak ditemukan" in text for text in replies)
+    head = texts_to(line, PUPR_HEAD)[1:]
+    assert len(head) == 2 and all("tidak dapat diproses" in text for text in head)
+
+
+def remove_heads(line: Line, unit: str) -> None:
+    """Leave a unit without heads, as removing its last head from the CLI does."""
+    line.query_write("DELETE FROM surgad_head WHERE unit_code = :unit", unit=unit)
+
+
+def surgad_cli(line: Line) -> list[str]:
+    return [sys.executable, "-m", "surgad", "--config", str(line.config)]
+
+
+def log_events(line: Line) -> list[dict[str, Any]]:
+    """Return the daemon's JSON log events so far."""
+    lines = line.daemon_log_text().splitlines()
+    return [json.loads(text) for text in lines if text.startswith("{")]
+
+
+def test_complaint_for_unit_without_heads_goes_to_mayor_once(
+    make_line: Callable[..., Line],
+) -> None:
+    """No head to forward to: the mayor gets it at once, once; the citizen is told so."""
+    line = make_line(deadline_hours=0.0005)  # 1.8 seconds: no watchdog may add one
+    remove_heads(line, "PUPR")
+    line.start_daemon()
+    ticket = open_complaint(line)
+    time.sleep(2.5)
+    watchdogs = [subprocess.Popen([*surgad_cli(line), "watchdog"]) for _ in range(2)]
+    assert all(watchdog.wait(timeout=60) == 0 for watchdog in watchdogs)
+
+    (escalation,) = texts_to(line, MAYOR)
+    assert escalation.startswith(f"ESKALASI SURGA #{ticket}") and "kepala unit" in escalation
+    assert "semeru" in escalation
+    (ack,) = texts_to(line, CITIZEN)
+    assert ticket in ack and "Wali Kota" in ack
+    assert texts_to(line, PUPR_HEAD) == []
+    row = line.query("SELECT escalate_at, escalated_at FROM surgad_complaint")[0]
+    assert row.escalate_at is None and row.escalated_at is not None
+    (detail,) = line.query("SELECT detail FROM surgad_event WHERE action = 'escalated'")
+    assert detail[0] == "unit PUPR has no heads"
+    warnings = [event for event in log_events(line) if event["event"] == "unit_without_heads"]
+    assert {"unit": "PUPR", "level": "warning"}.items() <= warnings[0].items()
+    assert "ticket" not in warnings[0]  # the start-up warning, before any SMS
+    assert any(event.get("ticket") == ticket for event in warnings)
+    assert {event["unit"] for event in warnings} == {"PUPR"}
+
+
+def test_reassign_to_unit_without_heads_goes_to_mayor(make_line: Callable[..., Line]) -> None:
+    """ALIH to a unit with no heads sends the ticket to the mayor instead of to nobody."""
+    line = make_line()
+    remove_heads(line, "PDAM")
+    line.start_daemon()
+    ticket = open_complaint(line)
+    send(line, PUPR_HEAD, f"ALIH {ticket} PDAM bekas galian pipa")
+
+    assert line.scalar("SELECT unit_code FROM surgad_complaint") == "PDAM"
+    (escalation,) = texts_to(line, MAYOR)
+    assert escalation.startswith(f"ESKALASI SURGA #{ticket}") and "PDAM" in escalation
+    assert any("dialihkan" in text and "Wali Kota" in text for text in texts_to(line, CITIZEN))
+    assert line.scalar("SELECT escalate_at FROM surgad_complaint") is None
+
+
+def test_unit_without_heads_sends_additions_reopenings_to_mayor(
+    make_line: Callable[..., Line],
+) -> None:
+    """Follow-ups and BELUM reach the mayor; TEGUR says it reached nobody."""
+    line = make_line()
+    line.start_daemon()
+    ticket = open_complaint(line)
+    line.stop_daemon()
+    remove_heads(line, "PUPR")
+    line.start_daemon()  # fresh workers: no cached heads
+    line.cli("complaints", "resolve", ticket, "--note", "sudah ditambal")
+    send(line, CITIZEN, f"BELUM {ticket} masih berlubang")
+    wait_for(lambda: texts_to(line, MAYOR), 30, "the reopened ticket at the mayor")
+    send(line, CITIZEN, f"tambahan tiket {ticket}: lubangnya makin besar")
+    send(line, MAYOR, f"TEGUR {ticket}")
+
+    escalation, addition, tegur = texts_to(line, MAYOR)
+    assert escalation.startswith(f"ESKALASI SURGA #{ticket}") and "kepala unit" in escalation
+    assert "TAMBAHAN" in addition and "makin besar" in addition
+    assert "TEGUR" in tegur and "tidak terkirim" in tegur
+    assert any("dibuka kembali" in text and "Wali Kota" in text
+               for text in texts_to(line, CITIZEN))
+    assert line.scalar("SELECT escalate_at FROM surgad_complaint") is None
+    actions = [row[0] for row in line.query("SELECT action FROM surgad_event ORDER BY id")]
+    assert actions[-3:] == ["reopened", "escalated", "followup"]

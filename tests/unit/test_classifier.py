@@ -77,6 +77,13 @@ def test_capitals_do_not_change_the_result(engine: classifier.Classifier) -> Non
     assert code_of(engine, text) == "PUPR"
 
 
+def test_fullwidth_text_is_classified_like_ascii(engine: classifier.Classifier) -> None:
+    """An SMS typed in fullwidth forms (a CJK keyboard mode) reads as its ASCII form."""
+    text = "got depan rumah mampet bau bgt. jl semeru gg 2"
+    fullwidth = "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else "\u3000" for ch in text)
+    assert engine.classify(fullwidth) == engine.classify(text)
+
+
 def test_punctuation_between_words_is_like_a_space(
     engine: classifier.Classifier,
 ) -> None:

@@ -94,3 +94,83 @@ def test_quoted_ticket_in_free_text() -> None:
     assert commands.quoted_ticket("tambahan utk tiket 4821: fotonya ada") == "4821"
     assert commands.quoted_ticket("jalan no 5 rusak") is None
     assert commands.quoted_ticket("lampu mati") is None
+
+
+def _arabic_indic(digits: str) -> str:
+    return "".join(chr(0x0660 + int(digit)) for digit in digits)
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else "\u3000" for ch in text)
+
+
+@pytest.mark.parametrize(
+    ("text", "ticket"),
+    [
+        ("CEK 1234567890123", "1234567890123"),
+        ("cek #5", "5"),
+        ("STATUS 0", "0"),
+        ("cek " + "9" * 40, "9" * 40),
+        ("CEK " + _arabic_indic("123"), _arabic_indic("123")),
+    ],
+)
+def test_status_word_with_a_bad_ticket_is_still_a_status_query(text: str, ticket: str) -> None:
+    """CEK with a number that is no ticket is a status query; the lookup finds nothing."""
+    assert commands.parse_citizen(text) == commands.Command(Kind.STATUS, ticket)
+
+
+@pytest.mark.parametrize(
+    ("text", "ticket", "reason"),
+    [
+        ("BELUM 0", "0", ""),
+        ("belum 7 masih bocor", "7", "masih bocor"),
+        ("BELUM 12345678901234567", "12345678901234567", ""),
+        ("belum " + _arabic_indic("4821"), _arabic_indic("4821"), ""),
+    ],
+)
+def test_reopen_word_with_a_bad_ticket_is_still_a_reopen(
+    text: str, ticket: str, reason: str
+) -> None:
+    """BELUM with a number that is no ticket is a reopen request, not a complaint."""
+    assert commands.parse_citizen(text) == commands.Command(Kind.REOPEN, ticket, reason)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "ticket"),
+    [
+        ("TERIMA 0", Kind.ACCEPT, "0"),
+        ("SELESAI 1234567890123 beres", Kind.RESOLVE, "1234567890123"),
+        ("tegur 7", Kind.REPRIMAND, "7"),
+        ("PROSES 5 tim berangkat", Kind.PROGRESS, "5"),
+    ],
+)
+def test_head_word_with_a_bad_ticket_keeps_its_kind(text: str, kind: Kind, ticket: str) -> None:
+    """A head command naming a number that is no ticket is refused later, not malformed."""
+    command = commands.parse_head(text)
+    assert command is not None and (command.kind, command.ticket) == (kind, ticket)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (_fullwidth("CEK 123"), commands.Command(Kind.STATUS, "123")),
+        (_fullwidth("belum 4821") + " masih bocor", commands.Command(Kind.REOPEN, "4821",
+                                                                     "masih bocor")),
+        (_fullwidth("INFO"), commands.Command(Kind.HELP)),
+    ],
+)
+def test_fullwidth_commands_read_as_ascii(text: str, expected: commands.Command) -> None:
+    """A phone typing fullwidth forms (a CJK keyboard mode) sends commands that work."""
+    assert commands.parse_citizen(text) == expected
+
+
+def test_fullwidth_head_command_reads_as_ascii() -> None:
+    """A head's fullwidth SELESAI gets its ticket in ASCII digits."""
+    command = commands.parse_head(_fullwidth("SELESAI 123") + " beres")
+    assert command == commands.Command(Kind.RESOLVE, "123", "beres", "SELESAI")
+
+
+def test_other_scripts_digits_quote_no_ticket_in_free_text() -> None:
+    """Free text quotes a ticket only in ASCII digits (fullwidth folded to ASCII)."""
+    assert commands.quoted_ticket("tambahan tiket " + _arabic_indic("4821")) is None
+    assert commands.quoted_ticket("tambahan tiket " + _fullwidth("4821")) == "4821"

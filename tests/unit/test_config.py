@@ -52,6 +52,7 @@ def test_site_file_overrides_key_by_key(shipped: Path, tmp_path: Path) -> None:
         ('[service]\ntimezone = "Mars/Base"\n', "service.timezone", "unknown time zone"),
         ('[mayor]\nnumbers = ["walikota"]\n', "mayor.numbers", "not a phone number"),
         ('[mayor]\ndigest_time = "25:00"\n', "mayor.digest_time", "HH:MM"),
+        ('[mayor]\ndigest_time = "0٧:3٠"\n', "mayor.digest_time", "HH:MM"),
         ("[deadlines]\nNASA = 3\n", "deadlines.NASA", "unknown unit"),
         ('[mayor]\nnumber = ["+6281200000001"]\n', "mayor.number", "unknown key"),
         ("[servce]\nworkers = 2\n", "servce", "unknown section"),

@@ -39,3 +39,19 @@ def test_phone_numbers_and_plain_text_stay() -> None:
     text = "hubungi saya di 081234567890, jalan #3 rusak"
     found = identity.split(text)
     assert found == identity.Split(text)
+
+
+def test_fullwidth_nik_is_stored_in_ascii() -> None:
+    """A NIK typed in fullwidth digits is taken out and stored as ASCII digits."""
+    fullwidth = "".join(chr(0xFF10 + int(digit)) for digit in NIK)
+    found = identity.split(f"{fullwidth}#Siti#air pdam keruh")
+    assert (found.nik, found.name, found.body) == (NIK, "Siti", "air pdam keruh")
+    assert identity.split(f"ktp saya {fullwidth} hilang").body == "ktp saya [NIK] hilang"
+
+
+def test_other_scripts_digits_are_hidden_but_not_a_nik() -> None:
+    """An Arabic-Indic digit run of NIK length is redacted, not stored as a NIK."""
+    arabic = "".join(chr(0x0660 + int(digit)) for digit in NIK)
+    found = identity.split(f"ktp saya {arabic} hilang")
+    assert found.nik is None
+    assert found.body == f"ktp saya {identity.REDACTED} hilang"

@@ -211,3 +211,16 @@ def test_mobile_fast_path_agrees_with_phonenumbers() -> None:
             ) if not (form.startswith("62") and len(national) == 9) else None
             if expected is not None:
                 assert phone.normalise(form) == expected, form
+
+
+def test_fullwidth_number_normalises_to_ascii() -> None:
+    """A number typed in fullwidth digits gives the ASCII E.164 form."""
+    fullwidth = "".join(chr(0xFF10 + int(d)) if d.isdigit() else d for d in "0812-3456-7890")
+    assert phone.normalise(fullwidth) == CITIZEN
+
+
+@pytest.mark.parametrize("raw", ["081" + "٢٣٤٥٦٧٨٩٠", "٠٨١٢٣٤٥٦٧٨٩٠", "+62 ८१२ 3456 7890"])
+def test_other_scripts_digits_are_not_a_number(raw: str) -> None:
+    """Digits of other scripts, alone or mixed in, make no phone number."""
+    with pytest.raises(phone.PhoneError):
+        phone.normalise(raw)

@@ -49,3 +49,18 @@ def test_ids_below_one_are_refused() -> None:
     """There is no complaint 0."""
     with pytest.raises(ValueError):
         tickets.encode(0)
+
+
+def test_fullwidth_digits_decode_like_ascii() -> None:
+    """Fullwidth digits (NFKC folds them to ASCII) name the same ticket."""
+    ticket = tickets.encode(4821)
+    fullwidth = "".join(chr(0xFF10 + int(digit)) for digit in ticket)
+    assert tickets.decode(fullwidth) == 4821
+
+
+@pytest.mark.parametrize("script", [0x0660, 0x06F0, 0x0966, 0x0E50])
+def test_other_scripts_digits_are_not_ticket_digits(script: int) -> None:
+    """Arabic-Indic, Persian, Devanagari and Thai digits decode to nothing."""
+    ticket = tickets.encode(4821)
+    assert tickets.decode("".join(chr(script + int(digit)) for digit in ticket)) is None
+    assert tickets.decode(ticket[:-1] + chr(script + int(ticket[-1]))) is None
