@@ -60,8 +60,8 @@ def split(text: str) -> Split:
                 name, rest = rest[0].strip(), rest[1:]
             text = " ".join(part.strip() for part in rest if part.strip())
     found = _NIK_RUN.search(text)
-    if found is None:
-        return Split(text.strip(), nik, name)
-    if nik is None:
+    if found is None and text.isascii():
+        return Split(text.strip(), nik, name)  # nothing to hide: skip the sub
+    if nik is None and found is not None:
         nik = _digits(found.group(0))
     return Split(_ANY_SCRIPT_NIK_RUN.sub(REDACTED, text).strip(), nik, name)
