@@ -101,9 +101,14 @@ _NOT_FIXED = re.compile(
     r"rusak|mati|bocor|mampet|bau|banjir|ditangani|ada perubahan|ono perubahan)",
     re.IGNORECASE,
 )
-_ANY_TICKET = re.compile(
-    r"(?:tiket|no\.?|nmr|nomor|nomer|#)\s*#?\s*([0-9]{2,12})\b", re.IGNORECASE
-)
+_ANY_TICKET_TEXT = r"(?:tiket|no\.?|nmr|nomor|nomer|#)\s*#?\s*([0-9]{2,12})\b"
+_ANY_TICKET = re.compile(_ANY_TICKET_TEXT, re.IGNORECASE)
+# Case-blind searches cost several times more than searching the lower-cased
+# text, which is exact for ASCII text (most SMS): that is searched instead.
+_ANY_TICKET_LOWER = re.compile(_ANY_TICKET_TEXT)
+# Every free-form status question names the complaint with one of these
+# ("pengaduan" holds "aduan"): a text without one skips those searches.
+_COMPLAINT_NOUNS = ("aduan", "laporan", "tiket", "keluhan")
 _DIGIT = re.compile(r"[0-9]")  # no ticket without one: most texts skip the searches
 
 
@@ -133,11 +138,20 @@ def parse_citizen(text: str) -> Command | None:
         return Command(Kind.STATUS, match.group("ticket"))
     if match := _REOPEN_WORD.match(text):
         return Command(Kind.REOPEN, match.group("ticket"), match.group("rest").strip())
+    if not _may_name_a_complaint(text):
+        return None
     if _DIGIT.search(text) and (match := _STATUS_NUMBERED.search(text)):
         return Command(Kind.STATUS, match.group("ticket"))
     if _STATUS_FREE.search(text):
         return Command(Kind.STATUS, quoted_ticket(text))
     return None
+
+
+def _may_name_a_complaint(text: str) -> bool:
+    if not text.isascii():
+        return True  # case folding beyond ASCII is left to the regexes
+    lower = text.lower()
+    return any(noun in lower for noun in _COMPLAINT_NOUNS)
 
 
 def says_not_fixed(text: str) -> bool:
@@ -148,5 +162,10 @@ def says_not_fixed(text: str) -> bool:
 def quoted_ticket(text: str) -> str | None:
     """Return a ticket number quoted in free text (``tiket 1234``, ``#1234``)."""
     text = numerals.fold(text)
-    match = _ANY_TICKET.search(text) if _DIGIT.search(text) else None
+    if not _DIGIT.search(text):
+        return None
+    if text.isascii():
+        match = _ANY_TICKET_LOWER.search(text.lower())
+    else:
+        match = _ANY_TICKET.search(text)
     return match.group(1) if match else None

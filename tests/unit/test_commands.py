@@ -18,6 +18,10 @@ from surgad.commands import Kind
         ("gmn aduan sy no 123?", "123"),
         ("pak aduan kulo nomer 312 wingi kok dereng wonten tindak lanjut nggih", "312"),
         ("cek", None),
+        ("GMN ADUAN SY NO 123?", "123"),
+        ("Bagaimana PENGADUAN saya?", None),
+        ("Kapan Laporan saya diproses, Pak Tiket #4821", "4821"),
+        ("gimana aduan saya no 77 🙏", "77"),
     ],
 )
 def test_status_queries_in_many_forms(text: str, ticket: str | None) -> None:
@@ -94,6 +98,16 @@ def test_quoted_ticket_in_free_text() -> None:
     assert commands.quoted_ticket("tambahan utk tiket 4821: fotonya ada") == "4821"
     assert commands.quoted_ticket("jalan no 5 rusak") is None
     assert commands.quoted_ticket("lampu mati") is None
+    assert commands.quoted_ticket("TAMBAHAN UTK TIKET 4821") == "4821"
+    assert commands.quoted_ticket("Tambahan tiket 4821, jalan depan café") == "4821"
+
+
+@pytest.mark.parametrize(
+    "text", ["gimana ini jalan rusak", "kapan diperbaiki pak", "GMN NO 123", "lampu mati 5 hari"]
+)
+def test_questions_that_name_no_complaint_are_not_status_queries(text: str) -> None:
+    """A free-form question is a status query only if it names the complaint."""
+    assert commands.parse_citizen(text) is None
 
 
 def _arabic_indic(digits: str) -> str:
