@@ -148,7 +148,7 @@ def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
 QUIET_BATCH = 3
 QUIET_FOR = 0.03
 QUIET_LIMIT = 0.08
-QUIET_STEP = 0.001
+QUIET_STEP = 0.005
 BUSY_FILE_PAUSE = 2.0
 
 

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 _Processor = Callable[[Any], Any] | None
 
@@ -29,6 +33,63 @@ def chunks(values: Iterable[Any]) -> list[list[Any]]:
     """Cut distinct values, sorted, into lists short enough for one IN (...)."""
     ordered = sorted(set(values))
     return [ordered[start : start + IN_LIST] for start in range(0, len(ordered), IN_LIST)]
+
+
+class OneOf(ColumnElement[Any]):
+    """``column IN (...)`` over the values of one list parameter, ``name``.
+
+    Pass the values with ``in_lists``. SQLAlchemy expands a list parameter
+    into one bound value per element on every execution, which costs more
+    than the query: SQLite gets the list as one JSON text instead, and
+    PostgreSQL as one array. Other databases get the expanded list.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy's own declaration style
+        ("column", InternalTraversal.dp_clauseelement),
+        ("name", InternalTraversal.dp_string),
+    ]
+    # Not Boolean: dialects without a boolean type would render "IN (...) = 1".
+    type: sa.types.TypeEngine[Any] = sa.types.NullType()
+
+    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+        self.column = column
+        self.name = name
+
+
+@compiles(OneOf)
+def _one_of_expanded(element: OneOf, compiler: Any, **kw: Any) -> str:
+    expanding: sa.BindParameter[Any] = sa.bindparam(element.name, expanding=True)
+    return str(compiler.process(element.column.in_(expanding), **kw))
+
+
+@compiles(OneOf, "sqlite")
+def _one_of_json(element: OneOf, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    text = compiler.process(sa.bindparam(element.name, type_=sa.String()), **kw)
+    return f"{column} IN (SELECT value FROM json_each({text}))"
+
+
+@compiles(OneOf, "postgresql")
+def _one_of_array(element: OneOf, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    array = compiler.process(sa.bindparam(element.name), **kw)
+    return f"{column} = ANY({array})"
+
+
+def in_lists(conn: sa.Connection, values: Iterable[Any]) -> list[Any]:
+    """Return the parameter values that cover ``values`` for a ``OneOf``, one per query.
+
+    Distinct values only; no query at all for none.
+    """
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        distinct = sorted(set(values))
+        return [json.dumps(distinct)] if distinct else []
+    if dialect == "postgresql":
+        distinct = sorted(set(values))
+        return [distinct] if distinct else []
+    return chunks(values)
 
 
 def reserve_ids(

@@ -155,14 +155,13 @@ def inbox_units(conn: sa.Connection) -> dict[int, str]:
     return {int(inbox_id): unit for inbox_id, unit in conn.execute(query)}
 
 
-_CITIZENS: sa.BindParameter[str] = sa.bindparam("citizens", expanding=True)
 _SINCE: sa.BindParameter[dt.datetime] = sa.bindparam("since")
 # Built once: these run for every batch, and building a statement with an IN
 # list of hundreds of numbers costs more than running it.
 _LATEST = sa.select(complaint).where(
     complaint.c.id.in_(
         sa.select(sa.func.max(complaint.c.id))
-        .where(complaint.c.citizen.in_(_CITIZENS))
+        .where(bulk.OneOf(complaint.c.citizen, "citizens"))
         .group_by(complaint.c.citizen)
         .scalar_subquery()
     )
@@ -172,18 +171,18 @@ _LATEST = sa.select(complaint).where(
 _autoreply = models.AutoReply.__table__  # type: ignore[attr-defined]
 _HOURLY = sa.union_all(
     sa.select(sa.literal_column("'o'"), complaint.c.citizen, sa.func.count())
-    .where(complaint.c.citizen.in_(_CITIZENS), complaint.c.created_at >= _SINCE)
+    .where(bulk.OneOf(complaint.c.citizen, "citizens"), complaint.c.created_at >= _SINCE)
     .group_by(complaint.c.citizen),
     sa.select(sa.literal_column("'f'"), complaint.c.citizen, sa.func.count())
     .select_from(outcome.join(complaint, complaint.c.id == outcome.c.complaint_id))
     .where(
-        complaint.c.citizen.in_(_CITIZENS),
+        bulk.OneOf(complaint.c.citizen, "citizens"),
         outcome.c.outcome == models.FOLLOWUP,
         outcome.c.handled_at >= _SINCE,
     )
     .group_by(complaint.c.citizen),
     sa.select(sa.literal_column("'r'"), _autoreply.c.number, sa.func.count())
-    .where(_autoreply.c.number.in_(_CITIZENS), _autoreply.c.at >= _SINCE)
+    .where(bulk.OneOf(_autoreply.c.number, "citizens"), _autoreply.c.at >= _SINCE)
     .group_by(_autoreply.c.number),
 )
 
@@ -199,7 +198,7 @@ def hourly_counts(
     """
     opened: dict[str, int] = {}
     replies: dict[str, int] = {}
-    for chunk in bulk.chunks(citizens):
+    for chunk in bulk.in_lists(conn, citizens):
         for kind, citizen, count in conn.execute(_HOURLY, {"citizens": chunk, "since": since}):
             counts = replies if kind == "r" else opened
             counts[citizen] = counts.get(citizen, 0) + int(count)
@@ -299,7 +298,7 @@ def latest_by_citizen(
 ) -> dict[str, models.Complaint]:
     """Return each citizen's most recent complaint, for those who have one."""
     found: dict[str, models.Complaint] = {}
-    for chunk in bulk.chunks(citizens):
+    for chunk in bulk.in_lists(conn, citizens):
         for row in conn.execute(_LATEST, {"citizens": chunk}).mappings():
             found[row["citizen"]] = models.Complaint(**row)
     return found

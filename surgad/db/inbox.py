@@ -186,14 +186,14 @@ def database_now(conn: sa.Connection) -> dt.datetime:
 
 
 _KNOWN = sa.select(_outcome.c.dedup_key, _outcome.c.inbox_id).where(
-    _outcome.c.dedup_key.in_(sa.bindparam("keys", expanding=True))
+    bulk.OneOf(_outcome.c.dedup_key, "keys")
 )
 
 
 def known_keys(conn: sa.Connection, keys: Iterable[str]) -> dict[str, int]:
     """Return the inbox id already holding each of the given SMS fingerprints."""
     found: dict[str, int] = {}
-    for chunk in bulk.chunks(keys):
+    for chunk in bulk.in_lists(conn, keys):
         found.update({key: inbox_id for key, inbox_id in conn.execute(_KNOWN, {"keys": chunk})})
     return found
 
@@ -203,7 +203,7 @@ def mark_processed(
 ) -> int:
     """Mark rows processed if nobody did yet; return how many this call marked."""
     marked = 0
-    for chunk in bulk.chunks(ids):
+    for chunk in bulk.in_lists(conn, ids):
         marked += conn.execute(_marking(tables), {"ids": chunk}).rowcount
     return marked
 
@@ -213,7 +213,7 @@ def _marking(tables: gammu.Tables) -> sa.Update:
     inbox = tables.inbox
     return (
         sa.update(inbox)
-        .where(inbox.c.ID.in_(sa.bindparam("ids", expanding=True)), tables.unprocessed())
+        .where(bulk.OneOf(inbox.c.ID, "ids"), tables.unprocessed())
         .values(Processed=tables.processed_true)
     )
 
