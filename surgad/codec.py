@@ -197,7 +197,10 @@ def cut(text: str, shape: Layout) -> list[Part] | None:
 
 def concat_udh(reference: int, total: int, index: int) -> str:
     """Format the 8-bit-reference concatenation UDH of one part as uppercase hex."""
-    return f"050003{reference & 0xFF:02X}{total:02X}{index:02X}"
+    return "050003" + _OCTETS[reference & 0xFF] + _OCTETS[total] + _OCTETS[index]
+
+
+_OCTETS: Final = tuple(f"{value:02X}" for value in range(256))  # looked up, not formatted
 
 
 def decode_inbox_text(hex_text: str, coding: str) -> str:

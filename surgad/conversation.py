@@ -28,7 +28,7 @@ from surgad import (
     tickets,
 )
 from surgad.config import Settings
-from surgad.db import complaints, models, outbox
+from surgad.db import complaints, inbox, models, outbox
 from surgad.errors import NoHeadsError, StateError
 
 HOUR = dt.timedelta(hours=1)
@@ -185,7 +185,7 @@ class Batch:
         self.new: list[NewComplaint] = []
         self.pending: dict[str, NewComplaint] = {}
         self.sms: list[outbox.Sms] = []
-        self.outcomes: list[dict[str, Any]] = []
+        self.outcomes: list[tuple[Any, ...]] = []
         self.events: list[dict[str, Any]] = []
         self.opened: Counter[str] = Counter(state.opened)
         # Replies in the last hour: the logged ones plus one acknowledgement per
@@ -225,11 +225,9 @@ class Batch:
                reason: str | None = None, complaint_id: int | None = None) -> None:
         """Record the outcome of every inbox row of a message."""
         for row in message.rows:
-            self.outcomes.append({
-                "inbox_id": row.id, "outcome": outcome, "complaint_id": complaint_id,
-                "reason": reason, "dedup_key": keys.get(row.id), "duplicate_of": None,
-                "handled_at": self.now,
-            })
+            self.outcomes.append(inbox.outcome(
+                row.id, outcome, self.now, keys.get(row.id), reason, complaint_id
+            ))
 
     def act(self, actor: str) -> actions.Act:
         self.latest.clear()  # an action may change any number's complaint

@@ -9,34 +9,13 @@ from typing import Any
 from surgad import clock, codec, directory, escalation, intake, messages, tickets
 from surgad.config import Settings
 from surgad.conversation import NewComplaint
-from surgad.db import models, outbox
+from surgad.db import inbox, models, outbox
 
 
-def outcome(
-    inbox_id: int,
-    kind: str,
-    now: dt.datetime,
-    key: str | None,
-    reason: str | None = None,
-    complaint_id: int | None = None,
-    duplicate_of: int | None = None,
-) -> dict[str, Any]:
-    """Return an outcome row for one inbox row."""
-    return {
-        "inbox_id": inbox_id,
-        "outcome": kind,
-        "complaint_id": complaint_id,
-        "reason": reason,
-        "dedup_key": key,
-        "duplicate_of": duplicate_of,
-        "handled_at": now,
-    }
-
-
-def settled_outcomes(sorting: intake.Sorting, now: dt.datetime) -> list[dict[str, Any]]:
+def settled_outcomes(sorting: intake.Sorting, now: dt.datetime) -> list[tuple[Any, ...]]:
     """Return the outcome rows of rows settled before any message was read."""
     return [
-        outcome(
+        inbox.outcome(
             item.row.id, item.outcome, now,
             None if item.outcome == models.DUPLICATE else sorting.keys.get(item.row.id),
             item.reason, duplicate_of=item.duplicate_of,
@@ -173,15 +152,15 @@ def fill_sms(drafts: list[outbox.Sms], complaint_id: int) -> list[outbox.Sms]:
 
 def complaint_outcomes(
     new: NewComplaint, complaint_id: int, sorting: intake.Sorting, now: dt.datetime
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, ...]]:
     """Return the outcome rows of the inbox rows that made a complaint."""
     rows = [
-        outcome(row.id, models.COMPLAINT, now, sorting.keys.get(row.id),
+        inbox.outcome(row.id, models.COMPLAINT, now, sorting.keys.get(row.id),
                 complaint_id=complaint_id)
         for row in new.message.rows
     ]
     return rows + [
-        outcome(row.id, models.FOLLOWUP, now, sorting.keys.get(row.id),
+        inbox.outcome(row.id, models.FOLLOWUP, now, sorting.keys.get(row.id),
                 "same batch", complaint_id=complaint_id)
         for addition in new.additions
         for row in addition.rows

@@ -381,7 +381,7 @@ def quarantine(ctx: Context, row_id: int, error: BaseException) -> None:
     reason = f"internal error: {type(error).__name__}"
     with db_engine.writing(ctx.engine) as conn:
         if inbox.mark_processed(conn, ctx.tables, [row_id]) == 1:
-            outcome = routing.outcome(
+            outcome = inbox.outcome(
                 row_id, models.REJECTED, clock.utc_now(), None, reason
             )
             inbox.record_outcomes(conn, [outcome])

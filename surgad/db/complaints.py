@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,8 +22,10 @@ def insert(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         return []
     reserved = bulk.reserve_ids(conn, complaint, len(rows))
     if reserved is not None:
-        rows = [{"id": i} | row for i, row in zip(reserved, rows, strict=True)]
-        bulk.insert(conn, complaint, rows)
+        columns = tuple(rows[0])
+        take = operator.itemgetter(*columns)
+        values = [(i, *take(row)) for i, row in zip(reserved, rows, strict=True)]
+        bulk.insert_values(conn, complaint, ("id", *columns), values)
         return reserved
     ids = []
     for row in rows:

@@ -218,9 +218,28 @@ def _marking(tables: gammu.Tables) -> sa.Update:
     )
 
 
-def record_outcomes(conn: sa.Connection, outcomes: Sequence[dict[str, Any]]) -> None:
-    """Insert one outcome row per handled inbox row."""
-    bulk.insert(conn, _outcome, outcomes)
+# The columns of an outcome row, in the order ``outcome`` gives them.
+OUTCOME_COLUMNS = (
+    "inbox_id", "outcome", "complaint_id", "reason", "dedup_key", "duplicate_of", "handled_at",
+)
+
+
+def outcome(
+    inbox_id: int,
+    kind: str,
+    now: dt.datetime,
+    key: str | None,
+    reason: str | None = None,
+    complaint_id: int | None = None,
+    duplicate_of: int | None = None,
+) -> tuple[Any, ...]:
+    """Return the outcome row of one inbox row, for ``record_outcomes``."""
+    return (inbox_id, kind, complaint_id, reason, key, duplicate_of, now)
+
+
+def record_outcomes(conn: sa.Connection, outcomes: Sequence[tuple[Any, ...]]) -> None:
+    """Insert one outcome row per handled inbox row (rows made by ``outcome``)."""
+    bulk.insert_values(conn, _outcome, OUTCOME_COLUMNS, outcomes)
 
 
 def unaccounted(conn: sa.Connection, tables: gammu.Tables) -> int:

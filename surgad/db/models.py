@@ -67,7 +67,7 @@ class Complaint(SQLModel, table=True):
     acked_at: dt.datetime | None = _utc(nullable=True)
     resolved_at: dt.datetime | None = _utc(nullable=True)
     resolution_note: str | None = None
-    inbox_id: int = Field(index=True)
+    inbox_id: int  # the first inbox row; its outcome row leads back here
     nik: str | None = Field(default=None, max_length=16)
     reporter_name: str | None = Field(default=None, max_length=100)
     last_note: str | None = None
