@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,22 +89,37 @@ def load(paths: Sequence[Path]) -> Settings:
     return _build(merged, origin, paths)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(
+    path: Path, unopened: Callable[[str], ConfigError] | None = None
+) -> dict[str, Any]:
+    """Read one TOML file.
+
+    A file that cannot be opened is reported by ``unopened`` (by default as a
+    problem of the file itself); bad content always names the file.
+    """
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "-", "file not found") from None
-    except PermissionError:
-        raise ConfigError(str(path), "-", "permission denied") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "-", f"not valid TOML: {exc}") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        problem = _open_problem(exc)
+        if unopened is not None:
+            raise unopened(problem) from None
+        raise ConfigError(str(path), "-", problem) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(str(path), "-", "not UTF-8 text") from None
-    except IsADirectoryError:
-        raise ConfigError(str(path), "-", "is a directory, not a file") from None
-    except OSError as exc:
-        raise ConfigError(str(path), "-", f"cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "-", f"not valid TOML: {exc}") from None
+
+
+def _open_problem(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "file not found"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, IsADirectoryError):
+        return "is a directory, not a file"
+    return f"cannot read: {error.strerror}"
 
 
 def _merge(
@@ -342,7 +357,7 @@ def _units_file(
     name = read.string("units.file")
     base = Path(read.origin.get("units.file", str(paths[-1]))).parent
     path = Path(name) if Path(name).is_absolute() else base / name
-    data = _read_toml(path)
+    data = _read_toml(path, lambda problem: read.fail("units.file", f"{problem}: {path}"))
     origin: dict[str, str] = {}
     _merge({}, origin, data, str(path), "")
     return data, origin, str(path)

@@ -57,7 +57,7 @@ def test_site_file_overrides_key_by_key(shipped: Path, tmp_path: Path) -> None:
         ("[servce]\nworkers = 2\n", "servce", "unknown section"),
         ('[service]\nregion = "XX"\n', "service.region", "unknown region"),
         ("[service]\npoll_interval = nan\n", "service.poll_interval", "finite"),
-        ('[units]\nfile = "nowhere.toml"\n', "-", "file not found"),
+        ('[units]\nfile = "nowhere.toml"\n', "units.file", "file not found"),
     ],
 )
 def test_bad_values_name_file_key_and_problem(
@@ -69,8 +69,19 @@ def test_bad_values_name_file_key_and_problem(
         config.load([shipped, site])
     assert caught.value.key == key
     assert problem in caught.value.problem
-    if key != "-":
-        assert caught.value.path == str(site)
+    assert caught.value.path == str(site)
+
+
+def test_missing_unit_file_names_the_config_file_that_points_to_it(
+    shipped: Path, tmp_path: Path
+) -> None:
+    """A unit file that is not there: the file and key naming it, and its path."""
+    site = local(tmp_path, '[units]\nfile = "nowhere.toml"\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped, site])
+    assert str(caught.value) == (
+        f"{site}: units.file: file not found: {tmp_path / 'nowhere.toml'}"
+    )
 
 
 def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
