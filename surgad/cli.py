@@ -202,7 +202,8 @@ for _command in (cli_staff.complaints, cli_admin.units, cli_admin.heads,
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"surgad: error: {message}", err=True)
+    lines = (line.strip() for line in message.splitlines())
+    click.echo(f"surgad: error: {'; '.join(line for line in lines if line)}", err=True)
     sys.exit(code)
 
 
@@ -217,6 +218,6 @@ def main() -> None:
     except SurgadError as exc:
         _fail(str(exc), exc.exit_code)
     except sa.exc.OperationalError as exc:
-        _fail(f"database: {str(exc.orig).splitlines()[0]}", ExitCode.DATABASE)
+        _fail(f"database: {db_engine.one_line(exc)}", ExitCode.DATABASE)
     except BrokenPipeError:
         sys.exit(ExitCode.FAILURE)

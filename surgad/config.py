@@ -21,6 +21,7 @@ from typing import Any
 import phonenumbers
 
 from surgad import phone
+from surgad.db import engine as db_engine
 from surgad.errors import ConfigError
 
 ENV_VAR = "SURGAD_CONFIG"
@@ -297,7 +298,7 @@ def _build(
     if triage not in units:
         raise ConfigError(units_data[2], "triage_unit", f"unknown unit {triage!r}")
     return Settings(
-        database_url=read.string("database.url"),
+        database_url=_database_url(read),
         timezone=timezone,
         workers=read.integer("service.workers", 2, 1, 64),
         batch_size=read.integer("service.batch_size", 500, 1, 10_000),
@@ -323,6 +324,13 @@ def _build(
         lexicon=units_data[0],
         sources=tuple(str(path) for path in paths),
     )
+
+
+def _database_url(read: _Reader) -> str:
+    url = read.string("database.url")
+    if problem := db_engine.url_problem(url):
+        raise read.fail("database.url", problem)
+    return url
 
 
 def _timezone(read: _Reader) -> str:

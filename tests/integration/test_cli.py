@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import getpass
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from surgad import tickets
-from tests.integration.conftest import Line
+from tests.integration.conftest import Line, run_cli, write_config
 from tests.integration.test_crash import insert_like_gammu
 
 
@@ -53,6 +56,22 @@ def test_bad_config_names_file_key_and_problem(
     assert str(line.config) in result.stderr
     assert "service.workers" in result.stderr and "between" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("scheme", ["postgresql+psycopg2", "mysql+pymysql"])
+def test_server_that_refuses_connections_is_one_line(
+    tmp_path: Path, scheme: str
+) -> None:
+    """A database server that does not answer: one stderr line, exit status 4."""
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = write_config(tmp_path, f"{scheme}://surgad@127.0.0.1:{port}/smsd")
+    for args in (["db", "check"], ["complaints", "list"]):
+        result = run_cli(path, *args, check=False)
+        assert result.returncode == 4, (args, result.stderr)
+        assert result.stderr.count("\n") == 1, (args, result.stderr)
+        assert "refused" in result.stderr
 
 
 def test_wrong_state_change_is_refused(make_line: Callable[..., Line]) -> None:

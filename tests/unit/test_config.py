@@ -84,6 +84,27 @@ def test_missing_unit_file_names_the_config_file_that_points_to_it(
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("no url at all", "not a database URL"),
+        ("oracle://surgad:secret@db1/smsd", "unknown database 'oracle'"),
+        ("mysql://surgad:secret@db1/smsd", "write mysql+pymysql://"),
+        ("postgresql+asyncpg://surgad:secret@db1/smsd", "write postgresql+psycopg2://"),
+    ],
+)
+def test_unusable_database_url_names_database_url(
+    shipped: Path, tmp_path: Path, url: str, problem: str
+) -> None:
+    """A database URL surgad cannot use is a config error, not a driver's error."""
+    site = local(tmp_path, f'[database]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped, site])
+    assert (caught.value.path, caught.value.key) == (str(site), "database.url")
+    assert problem in caught.value.problem
+    assert "secret" not in str(caught.value)
+
+
 def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
     """A broken file is reported as such, with its path."""
     broken = local(tmp_path, "[service\nworkers = 2\n")
