@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from surgad import clock, directory, logs, messages, tickets
+from surgad import clock, directory, errors, logs, messages, tickets
 from surgad.config import Settings
 from surgad.db import complaints, gammu, models, outbox
 from surgad.db import engine as db_engine
@@ -38,7 +38,7 @@ def find(conn: sa.Connection, ticket: str, lock: bool = False) -> models.Complai
     complaint_id = tickets.decode(ticket)
     found = complaints.get(conn, complaint_id, lock) if complaint_id else None
     if found is None:
-        raise NotFoundError(f"no complaint with ticket {ticket!r}")
+        raise NotFoundError(f"no complaint with ticket {errors.shown(ticket)}")
     return found
 
 

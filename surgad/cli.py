@@ -22,6 +22,7 @@ from surgad import (
     cli_state,
     clock,
     config,
+    errors,
     logs,
     supervisor,
     watchdog,
@@ -207,6 +208,16 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _cut_long_arguments(message: str, args: list[str]) -> str:
+    """Cut the long command-line values that click repeats in its messages."""
+    values = set(args) | {arg.partition("=")[2] for arg in args if arg.startswith("--")}
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) > errors.SHOWN_WIDTH:
+            message = message.replace(repr(value), errors.shown(value))
+            message = message.replace(value, errors.cut(value))
+    return message
+
+
 def main() -> None:
     """Run the CLI; turn every expected error into one line and an exit status."""
     try:
@@ -214,7 +225,7 @@ def main() -> None:
     except click.exceptions.Abort:
         _fail("aborted", ExitCode.FAILURE)
     except click.ClickException as exc:
-        _fail(exc.format_message().replace("\n", " "), ExitCode.USAGE)
+        _fail(_cut_long_arguments(exc.format_message(), sys.argv[1:]), ExitCode.USAGE)
     except SurgadError as exc:
         _fail(str(exc), exc.exit_code)
     except sa.exc.OperationalError as exc:

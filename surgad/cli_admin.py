@@ -11,7 +11,7 @@ import math
 
 import click
 
-from surgad import cli_state, clock, directory, phone
+from surgad import cli_state, clock, directory, errors, phone
 from surgad import modems as surgad_modems
 from surgad import report as report_module
 from surgad.cli_state import State, pass_state
@@ -34,7 +34,9 @@ def _code(value: str, state: State) -> str:
     code = value.upper()
     if code not in state.settings.units:
         known = " ".join(sorted(state.settings.units))
-        raise click.BadParameter(f"unknown unit {value!r} (known: {known})", param_hint="UNIT")
+        raise click.BadParameter(
+            f"unknown unit {errors.shown(value)} (known: {known})", param_hint="UNIT"
+        )
     return code
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from surgad import actions, cli_state, clock, tickets
+from surgad import actions, cli_state, clock, errors, tickets
 from surgad.cli_state import State, pass_state
 from surgad.db import complaints as db_complaints
 from surgad.db import engine as db_engine
@@ -159,9 +159,9 @@ def reopen(state: State, ticket: str, reason: str) -> None:
 def _unit(state: State, unit: str) -> str:
     code = unit.upper()
     if code not in state.settings.units:
+        known = " ".join(sorted(state.settings.units))
         raise click.BadParameter(
-            f"unknown unit {unit!r} (known: {' '.join(sorted(state.settings.units))})",
-            param_hint="UNIT",
+            f"unknown unit {errors.shown(unit)} (known: {known})", param_hint="UNIT"
         )
     return code
 

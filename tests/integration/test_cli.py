@@ -44,6 +44,24 @@ def test_bad_option_is_one_line_usage_error(make_line: Callable[..., Line]) -> N
         assert result.stderr.startswith("surgad: error:")
 
 
+def test_long_bad_values_are_cut_in_the_error(make_line: Callable[..., Line]) -> None:
+    """A long bad value is repeated only in part: 40 characters and an ellipsis."""
+    line = make_line(with_gammu=False)
+    long = "x" * 5000
+    for args, status in (
+        (["complaints", "list", "--status", long], 2),
+        (["complaints", "list", f"--unit={long}"], 2),
+        (["complaints", "show", long], 5),
+        (["heads", "add", "PUPR", "0812" + "9" * 5000], 2),
+        (["units", "set-deadline", "PUPR", long], 2),
+        ([long], 2),
+    ):
+        result = line.cli(*args, check=False)
+        assert result.returncode == status, (args, result.stderr)
+        assert result.stderr.count("\n") == 1, args
+        assert len(result.stderr) < 300 and "…" in result.stderr, args
+
+
 def test_bad_config_names_file_key_and_problem(
     tmp_path: Path, make_line: Callable[..., Line]
 ) -> None:
