@@ -20,7 +20,7 @@ from typing import Any
 
 import phonenumbers
 
-from surgad import phone
+from surgad import errors, phone
 from surgad.db import engine as db_engine
 from surgad.errors import ConfigError
 
@@ -215,10 +215,15 @@ class _Reader:
             value = [value]
         if not isinstance(value, list):
             raise self.fail(key, "must be a list of phone numbers")
+        return tuple(self._number(key, str(item), region) for item in value)
+
+    def _number(self, key: str, entry: str, region: str) -> str:
         try:
-            return tuple(phone.normalise(str(item), region) for item in value)
+            return phone.normalise(entry, region)
         except phone.PhoneError as exc:
-            raise self.fail(key, f"not a phone number: {exc}") from None
+            # Heads' and the mayor's numbers, written by the operator: shown as
+            # written, unlike a citizen's number, which the error text masks.
+            raise self.fail(key, f"{exc.reason}: {errors.shown(entry)}") from None
 
 
 _KNOWN = {

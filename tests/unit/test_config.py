@@ -72,6 +72,20 @@ def test_bad_values_name_file_key_and_problem(
     assert caught.value.path == str(site)
 
 
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [("walikota", "not a phone number"), ("0812", "not a possible phone number")],
+)
+def test_bad_mayor_number_is_shown_as_written(
+    shipped: Path, tmp_path: Path, entry: str, reason: str
+) -> None:
+    """The operator wrote the mayor's numbers: the bad one is shown unmasked, once."""
+    site = local(tmp_path, f'[mayor]\nnumbers = ["+6281200000001", "{entry}"]\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped, site])
+    assert str(caught.value) == f"{site}: mayor.numbers: {reason}: '{entry}'"
+
+
 def test_missing_unit_file_names_the_config_file_that_points_to_it(
     shipped: Path, tmp_path: Path
 ) -> None:
