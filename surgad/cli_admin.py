@@ -64,7 +64,8 @@ def units_list(state: State, as_json: bool) -> None:
     cli_state.emit(rows, as_json, ["code", "name", "deadline_hours", "heads"], "no units")
 
 
-@units.command("set-deadline")
+# A negative number of hours is a bad HOURS, not an unknown option "-1".
+@units.command("set-deadline", context_settings={"ignore_unknown_options": True})
 @click.argument("unit")
 @click.argument("hours", type=click.FloatRange(0.01, 24 * 60))
 @pass_state

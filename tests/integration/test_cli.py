@@ -62,6 +62,17 @@ def test_long_bad_values_are_cut_in_the_error(make_line: Callable[..., Line]) ->
         assert len(result.stderr) < 300 and "…" in result.stderr, args
 
 
+def test_negative_deadline_is_a_bad_hours_value(make_line: Callable[..., Line]) -> None:
+    """``set-deadline PUPR -1`` is refused as HOURS out of range, not as an option."""
+    line = make_line(with_gammu=False)
+    result = line.cli("units", "set-deadline", "PUPR", "-1", check=False)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "'HOURS': -1.0 is not in the range" in result.stderr
+    units = json.loads(line.cli("units", "list", "--json").stdout)
+    assert {unit["code"]: unit["deadline_hours"] for unit in units}["PUPR"] == 24
+
+
 def test_bad_config_names_file_key_and_problem(
     tmp_path: Path, make_line: Callable[..., Line]
 ) -> None:
