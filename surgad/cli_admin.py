@@ -112,14 +112,20 @@ def heads_add(state: State, unit: str, number: str) -> None:
 @heads.command("remove")
 @click.argument("unit")
 @click.argument("number")
+@click.option("--force", is_flag=True, help="Remove a unit's last head too.")
 @pass_state
-def heads_remove(state: State, unit: str, number: str) -> None:
-    """Stop a number acting for a unit."""
+def heads_remove(state: State, unit: str, number: str, force: bool) -> None:
+    """Stop a number acting for a unit (not its last head, unless --force)."""
     code, e164 = _code(unit, state), _number(number, state)
     with db_engine.writing(state.engine()) as conn:
-        if not db_directory.remove_head(conn, code, e164):
-            raise click.BadParameter(f"{e164} is not a head of {code}", param_hint="NUMBER")
+        left = directory.remove_head(conn, code, e164, force)
     click.echo(f"{code}: removed {e164}")
+    if not left:
+        click.echo(
+            f"surgad: warning: {code} has no head now: its complaints reach nobody "
+            f"until one is added (the mayor still gets them once overdue)",
+            err=True,
+        )
 
 
 @click.group("senders")

@@ -73,6 +73,34 @@ def test_negative_deadline_is_a_bad_hours_value(make_line: Callable[..., Line]) 
     assert {unit["code"]: unit["deadline_hours"] for unit in units}["PUPR"] == 24
 
 
+def test_removing_a_unit_head(make_line: Callable[..., Line]) -> None:
+    """Not a head: exit 5. The last head: refused (exit 6) unless forced, with a warning."""
+    line = make_line(with_gammu=False)
+
+    def pupr_heads() -> list[str]:
+        listed = json.loads(line.cli("heads", "list", "--json").stdout)
+        return [head["number"] for head in listed if head["unit"] == "PUPR"]
+
+    (first,) = pupr_heads()
+    other = "+6281277770000"
+    stranger = line.cli("heads", "remove", "PUPR", other, check=False)
+    assert stranger.returncode == 5 and stranger.stderr.count("\n") == 1
+    assert "not a head of PUPR" in stranger.stderr
+
+    last = line.cli("heads", "remove", "PUPR", first, check=False)
+    assert last.returncode == 6 and last.stderr.count("\n") == 1
+    assert "add another head first" in last.stderr
+    assert pupr_heads() == [first]
+
+    line.cli("heads", "add", "PUPR", other)
+    quiet = line.cli("heads", "remove", "PUPR", first)
+    assert quiet.stderr == ""
+    forced = line.cli("heads", "remove", "PUPR", other, "--force")
+    assert forced.stderr.startswith("surgad: warning: PUPR has no head")
+    assert forced.stderr.count("\n") == 1
+    assert pupr_heads() == []
+
+
 def test_bad_config_names_file_key_and_problem(
     tmp_path: Path, make_line: Callable[..., Line]
 ) -> None:
