@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from surgad import actions, cli_state, clock, errors, tickets
+from surgad import actions, cli_state, clock, errors, messages, tickets
 from surgad.cli_state import State, pass_state
 from surgad.db import complaints as db_complaints
 from surgad.db import engine as db_engine
@@ -112,14 +112,26 @@ def ack(state: State, ticket: str) -> None:
     _run(state, ticket, actions.accept, "acknowledged; citizen notified")
 
 
+def _check_note(note: str) -> None:
+    """Refuse a note that is empty or too long for the citizen's SMS."""
+    length = len(" ".join(note.split()))  # as the SMS will carry it
+    if not length:
+        raise click.BadParameter("the note must not be empty", param_hint="--note")
+    if length > messages.MAX_QUOTED:
+        raise click.BadParameter(
+            f"the note is {length:,} characters; the citizen's SMS takes at most "
+            f"{messages.MAX_QUOTED}",
+            param_hint="--note",
+        )
+
+
 @complaints.command("note")
 @click.argument("ticket")
 @click.option("--note", required=True, help="Progress note; sent to the citizen.")
 @pass_state
 def note(state: State, ticket: str, note: str) -> None:
     """Record progress; the citizen is told."""
-    if not note.strip():
-        raise click.BadParameter("the note must not be empty", param_hint="--note")
+    _check_note(note)
     _run(state, ticket, lambda act, c: actions.progress(act, c, note), "noted")
 
 
@@ -129,8 +141,7 @@ def note(state: State, ticket: str, note: str) -> None:
 @pass_state
 def resolve(state: State, ticket: str, note: str) -> None:
     """Resolve a complaint and send the citizen the resolution SMS."""
-    if not note.strip():
-        raise click.BadParameter("the note must not be empty", param_hint="--note")
+    _check_note(note)
     _run(state, ticket, lambda act, c: actions.resolve(act, c, note),
          "resolved; citizen notified")
 

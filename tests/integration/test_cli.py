@@ -151,6 +151,32 @@ def test_wrong_state_change_is_refused(make_line: Callable[..., Line]) -> None:
     assert [item["ticket"] for item in listed] == [ticket]
 
 
+def _one_complaint(line: Line) -> str:
+    """Let the daemon open one complaint; return its ticket."""
+    insert_like_gammu(line, 1)
+    line.cli("run", "--once")
+    (complaint_id,) = line.query("SELECT id FROM surgad_complaint")[0]
+    return tickets.encode(complaint_id)
+
+
+def test_note_too_long_for_the_citizens_sms_is_refused(
+    make_line: Callable[..., Line],
+) -> None:
+    """A note over 800 characters: one line with its length and the limit, no SMS."""
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    queued = len(line.queued())
+    for command in ("note", "resolve"):
+        result = line.cli("complaints", command, ticket, "--note", "x" * 20_000, check=False)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "20,000 characters" in result.stderr and "at most 800" in result.stderr
+    assert len(line.queued()) == queued
+
+    line.cli("complaints", "note", ticket, "--note", "sedang dikerjakan " * 44)
+    assert len(line.queued()) == queued + 1
+
+
 def test_classify_prints_one_code_per_csv_row(
     tmp_path: Path, make_line: Callable[..., Line]
 ) -> None:
