@@ -9,8 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import structlog
 
-from surgad import tickets
+from surgad import actions, config, tickets
+from surgad.db import engine as db_engine
+from surgad.db import models, outbox
 from tests.integration.conftest import Line, run_cli, write_config
 from tests.integration.test_crash import insert_like_gammu
 
@@ -175,6 +178,34 @@ def test_note_too_long_for_the_citizens_sms_is_refused(
 
     line.cli("complaints", "note", ticket, "--note", "sedang dikerjakan " * 44)
     assert len(line.queued()) == queued + 1
+
+
+def test_change_is_logged_only_once_committed(make_line: Callable[..., Line]) -> None:
+    """complaint_changed is logged after the commit, never for a rolled-back change."""
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    settings = config.load([line.config])
+    engine = db_engine.create(settings.database_url)
+
+    def progress(act: actions.Act, complaint: models.Complaint) -> list[outbox.Sms]:
+        return actions.progress(act, complaint, "sedang dikerjakan")
+
+    def progress_then_fail(act: actions.Act, complaint: models.Complaint) -> list[outbox.Sms]:
+        progress(act, complaint)
+        raise RuntimeError("a failure after the change, inside its transaction")
+
+    try:
+        with structlog.testing.capture_logs() as failed:
+            with pytest.raises(RuntimeError):
+                actions.run(engine, settings, ticket, "tester", progress_then_fail)
+        with structlog.testing.capture_logs() as done:
+            actions.run(engine, settings, ticket, "tester", progress)
+    finally:
+        engine.dispose()
+    assert [event["event"] for event in failed] == []
+    assert [(event["event"], event["action"]) for event in done] == [
+        ("complaint_changed", "progress")
+    ]
 
 
 def test_classify_prints_one_code_per_csv_row(
