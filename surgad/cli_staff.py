@@ -85,13 +85,12 @@ def history_(state: State, ticket: str, as_json: bool) -> None:
         {"at": item["received_local"].strftime("%Y-%m-%d %H:%M"), "what": "sms_in",
          "who": "citizen", "detail": f"inbox {item['inbox_id']} ({item['outcome']})"}
         for item in received
-    ]
-    timeline.sort(key=lambda item: item["at"])
-    timeline += [
-        {"at": "", "what": f"sms_out:{item['kind']}", "who": item["to"],
-         "detail": f"outbox {item['outbox_id']}: {item['status']}"}
+    ] + [
+        {"at": state.local(item["queued_at"]), "what": f"sms_out:{item['kind']}",
+         "who": item["to"], "detail": f"outbox {item['outbox_id']}: {item['status']}"}
         for item in sent
     ]
+    timeline.sort(key=lambda item: item["at"])
     if as_json:
         click.echo(json.dumps({"ticket": code, "timeline": timeline}, indent=2,
                               ensure_ascii=False))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import structlog
@@ -14,7 +16,7 @@ import structlog
 from surgad import actions, config, tickets
 from surgad.db import engine as db_engine
 from surgad.db import models, outbox
-from tests.integration.conftest import Line, run_cli, write_config
+from tests.integration.conftest import TZ, Line, run_cli, write_config
 from tests.integration.test_crash import insert_like_gammu
 
 
@@ -206,6 +208,25 @@ def test_change_is_logged_only_once_committed(make_line: Callable[..., Line]) ->
     assert [(event["event"], event["action"]) for event in done] == [
         ("complaint_changed", "progress")
     ]
+
+
+def test_history_shows_when_each_sms_out_was_queued(
+    make_line: Callable[..., Line], backend: str
+) -> None:
+    """Each sms_out line of ``complaints history`` has its local queueing time."""
+    line = make_line(with_gammu=False)
+    if backend == "postgresql":
+        # gammu's column defaults follow the server's zone, which is not UTC here.
+        name = line.scalar("SELECT current_database()")
+        line.query_write(f"ALTER DATABASE \"{name}\" SET TimeZone = 'America/New_York'")
+    ticket = _one_complaint(line)
+    shown = json.loads(line.cli("complaints", "history", ticket, "--json").stdout)
+    sent = [item for item in shown["timeline"] if item["what"].startswith("sms_out")]
+    assert len(sent) == 2  # the forward to the head, the ticket to the citizen
+    now = dt.datetime.now(ZoneInfo(TZ)).replace(tzinfo=None)
+    for item in sent:
+        at = dt.datetime.strptime(item["at"], "%Y-%m-%d %H:%M")
+        assert abs(at - now) < dt.timedelta(minutes=5), item
 
 
 def test_classify_prints_one_code_per_csv_row(
