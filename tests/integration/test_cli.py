@@ -16,6 +16,7 @@ import structlog
 from surgad import actions, config, tickets
 from surgad.db import engine as db_engine
 from surgad.db import models, outbox
+from tests.integration import databases
 from tests.integration.conftest import TZ, Line, run_cli, write_config
 from tests.integration.test_crash import insert_like_gammu
 
@@ -134,6 +135,18 @@ def test_server_that_refuses_connections_is_one_line(
         assert result.returncode == 4, (args, result.stderr)
         assert result.stderr.count("\n") == 1, (args, result.stderr)
         assert "refused" in result.stderr
+
+
+def test_database_never_initialised_is_one_line(
+    tmp_path: Path, database: databases.Database
+) -> None:
+    """A staff command on a database that db init never set up: one line, exit 4."""
+    path = write_config(tmp_path, database.url_text)
+    for args in (["complaints", "list"], ["stats"], ["heads", "list"]):
+        result = run_cli(path, *args, check=False)
+        assert result.returncode == 4, (args, result.stderr)
+        assert result.stderr.count("\n") == 1, (args, result.stderr)
+        assert "run 'surgad db init'" in result.stderr
 
 
 def test_wrong_state_change_is_refused(make_line: Callable[..., Line]) -> None:
