@@ -122,8 +122,8 @@ def heads_remove(state: State, unit: str, number: str, force: bool) -> None:
     click.echo(f"{code}: removed {e164}")
     if not left:
         click.echo(
-            f"surgad: warning: {code} has no head now: its complaints reach nobody "
-            f"until one is added (the mayor still gets them once overdue)",
+            f"surgad: warning: {code} has no head now: its complaints go to no unit "
+            f"head until one is added",
             err=True,
         )
 

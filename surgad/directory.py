@@ -51,8 +51,8 @@ class Directory:
 def remove_head(conn: sa.Connection, unit: str, number: str, force: bool) -> int:
     """Stop a number acting for a unit; return how many heads the unit keeps.
 
-    A unit without heads has its complaints forwarded to nobody (the mayor
-    still gets them once overdue), so the last head goes only with ``force``.
+    A unit without heads has nobody in it to forward its complaints to, so
+    the last head goes only with ``force``.
     The unit's head rows stay locked until commit: two removals at once cannot
     both see another head left.
 
@@ -65,7 +65,7 @@ def remove_head(conn: sa.Connection, unit: str, number: str, force: bool) -> int
         raise NotFoundError(f"{number} is not a head of {unit}")
     if len(heads) == 1 and not force:
         raise StateError(
-            f"{number} is the last head of {unit}: its complaints would reach nobody; "
+            f"{number} is the last head of {unit}: its complaints would go to no head; "
             f"add another head first (or remove it with --force)"
         )
     db_directory.remove_head(conn, unit, number)
