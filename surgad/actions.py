@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 
-from surgad import clock, directory, escalation, logs, messages, tickets
+from surgad import clock, directory, errors, escalation, logs, messages, tickets
 from surgad.config import Settings
 from surgad.db import complaints, gammu, models, outbox
 from surgad.db import engine as db_engine
@@ -31,6 +31,9 @@ class Act:
     roster: directory.Directory
     actor: str
     now: dt.datetime
+    # What changed, for the caller to log once its transaction committed: a
+    # change that is rolled back must not show in the log as done.
+    changes: list[dict[str, str]] = dataclasses.field(default_factory=list)
 
 
 def find(conn: sa.Connection, ticket: str, lock: bool = False) -> models.Complaint:
@@ -38,7 +41,7 @@ def find(conn: sa.Connection, ticket: str, lock: bool = False) -> models.Complai
     complaint_id = tickets.decode(ticket)
     found = complaints.get(conn, complaint_id, lock) if complaint_id else None
     if found is None:
-        raise NotFoundError(f"no complaint with ticket {ticket!r}")
+        raise NotFoundError(f"no complaint with ticket {errors.shown(ticket)}")
     return found
 
 
@@ -63,10 +66,16 @@ def _change(
         "complaint_id": _id(complaint), "at": act.now, "actor": act.actor,
         "action": action, "detail": detail,
     }])
-    logs.get().info(
-        "complaint_changed", action=action, ticket=tickets.encode(_id(complaint)),
-        actor=act.actor,
+    act.changes.append(
+        {"action": action, "ticket": tickets.encode(_id(complaint)), "actor": act.actor}
     )
+
+
+def log_changes(changes: Iterable[dict[str, str]]) -> None:
+    """Log changes whose transaction has committed."""
+    log = logs.get()
+    for change in changes:
+        log.info("complaint_changed", **change)
 
 
 def _to_citizen(complaint: models.Complaint, text: str, kind: str) -> outbox.Sms:
@@ -214,4 +223,5 @@ def run(
         act = Act(conn, settings, directory.load(conn, settings), actor,
                   clock.utc_now())
         outbox.queue(conn, tables, operation(act, complaint))
+    log_changes(act.changes)
     return complaint

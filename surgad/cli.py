@@ -22,6 +22,7 @@ from surgad import (
     cli_state,
     clock,
     config,
+    errors,
     logs,
     supervisor,
     watchdog,
@@ -87,7 +88,7 @@ def db() -> None:
 @cli_state.pass_state
 def db_init(state: cli_state.State) -> None:
     """Create gammu's schema (v17) if absent and migrate surgad's tables."""
-    engine = state.engine()
+    engine = state.engine(check_schema=False)
     done = schema.init(engine)
     heads = {code: unit.heads for code, unit in state.settings.units.items()}
     with db_engine.writing(engine) as conn:
@@ -100,7 +101,7 @@ def db_init(state: cli_state.State) -> None:
 @cli_state.pass_state
 def db_check(state: cli_state.State) -> None:
     """Check that the database answers and both schemas are current."""
-    schema.check(state.engine())
+    state.engine()
     click.echo("database ok")
 
 
@@ -202,8 +203,19 @@ for _command in (cli_staff.complaints, cli_admin.units, cli_admin.heads,
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"surgad: error: {message}", err=True)
+    lines = (line.strip() for line in message.splitlines())
+    click.echo(f"surgad: error: {'; '.join(line for line in lines if line)}", err=True)
     sys.exit(code)
+
+
+def _cut_long_arguments(message: str, args: list[str]) -> str:
+    """Cut the long command-line values that click repeats in its messages."""
+    values = set(args) | {arg.partition("=")[2] for arg in args if arg.startswith("--")}
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) > errors.SHOWN_WIDTH:
+            message = message.replace(repr(value), errors.shown(value))
+            message = message.replace(value, errors.cut(value))
+    return message
 
 
 def main() -> None:
@@ -213,10 +225,10 @@ def main() -> None:
     except click.exceptions.Abort:
         _fail("aborted", ExitCode.FAILURE)
     except click.ClickException as exc:
-        _fail(exc.format_message().replace("\n", " "), ExitCode.USAGE)
+        _fail(_cut_long_arguments(exc.format_message(), sys.argv[1:]), ExitCode.USAGE)
     except SurgadError as exc:
         _fail(str(exc), exc.exit_code)
     except sa.exc.OperationalError as exc:
-        _fail(f"database: {str(exc.orig).splitlines()[0]}", ExitCode.DATABASE)
+        _fail(f"database: {db_engine.one_line(exc)}", ExitCode.DATABASE)
     except BrokenPipeError:
         sys.exit(ExitCode.FAILURE)

@@ -11,7 +11,7 @@ import math
 
 import click
 
-from surgad import cli_state, clock, directory, phone
+from surgad import cli_state, clock, directory, errors, phone
 from surgad import modems as surgad_modems
 from surgad import report as report_module
 from surgad.cli_state import State, pass_state
@@ -34,7 +34,9 @@ def _code(value: str, state: State) -> str:
     code = value.upper()
     if code not in state.settings.units:
         known = " ".join(sorted(state.settings.units))
-        raise click.BadParameter(f"unknown unit {value!r} (known: {known})", param_hint="UNIT")
+        raise click.BadParameter(
+            f"unknown unit {errors.shown(value)} (known: {known})", param_hint="UNIT"
+        )
     return code
 
 
@@ -62,7 +64,8 @@ def units_list(state: State, as_json: bool) -> None:
     cli_state.emit(rows, as_json, ["code", "name", "deadline_hours", "heads"], "no units")
 
 
-@units.command("set-deadline")
+# A negative number of hours is a bad HOURS, not an unknown option "-1".
+@units.command("set-deadline", context_settings={"ignore_unknown_options": True})
 @click.argument("unit")
 @click.argument("hours", type=click.FloatRange(0.01, 24 * 60))
 @pass_state
@@ -109,14 +112,20 @@ def heads_add(state: State, unit: str, number: str) -> None:
 @heads.command("remove")
 @click.argument("unit")
 @click.argument("number")
+@click.option("--force", is_flag=True, help="Remove a unit's last head too.")
 @pass_state
-def heads_remove(state: State, unit: str, number: str) -> None:
-    """Stop a number acting for a unit."""
+def heads_remove(state: State, unit: str, number: str, force: bool) -> None:
+    """Stop a number acting for a unit (not its last head, unless --force)."""
     code, e164 = _code(unit, state), _number(number, state)
     with db_engine.writing(state.engine()) as conn:
-        if not db_directory.remove_head(conn, code, e164):
-            raise click.BadParameter(f"{e164} is not a head of {code}", param_hint="NUMBER")
+        left = directory.remove_head(conn, code, e164, force)
     click.echo(f"{code}: removed {e164}")
+    if not left:
+        click.echo(
+            f"surgad: warning: {code} has no head now: its complaints go to no unit "
+            f"head until one is added",
+            err=True,
+        )
 
 
 @click.group("senders")

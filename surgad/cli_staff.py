@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from surgad import actions, cli_state, clock, tickets
+from surgad import actions, cli_state, clock, errors, messages, tickets
 from surgad.cli_state import State, pass_state
 from surgad.db import complaints as db_complaints
 from surgad.db import engine as db_engine
@@ -85,13 +85,12 @@ def history_(state: State, ticket: str, as_json: bool) -> None:
         {"at": item["received_local"].strftime("%Y-%m-%d %H:%M"), "what": "sms_in",
          "who": "citizen", "detail": f"inbox {item['inbox_id']} ({item['outcome']})"}
         for item in received
-    ]
-    timeline.sort(key=lambda item: item["at"])
-    timeline += [
-        {"at": "", "what": f"sms_out:{item['kind']}", "who": item["to"],
-         "detail": f"outbox {item['outbox_id']}: {item['status']}"}
+    ] + [
+        {"at": state.local(item["queued_at"]), "what": f"sms_out:{item['kind']}",
+         "who": item["to"], "detail": f"outbox {item['outbox_id']}: {item['status']}"}
         for item in sent
     ]
+    timeline.sort(key=lambda item: item["at"])
     if as_json:
         click.echo(json.dumps({"ticket": code, "timeline": timeline}, indent=2,
                               ensure_ascii=False))
@@ -112,14 +111,26 @@ def ack(state: State, ticket: str) -> None:
     _run(state, ticket, actions.accept, "acknowledged; citizen notified")
 
 
+def _check_note(note: str) -> None:
+    """Refuse a note that is empty or too long for the citizen's SMS."""
+    length = len(" ".join(note.split()))  # as the SMS will carry it
+    if not length:
+        raise click.BadParameter("the note must not be empty", param_hint="--note")
+    if length > messages.MAX_QUOTED:
+        raise click.BadParameter(
+            f"the note is {length:,} characters; the citizen's SMS takes at most "
+            f"{messages.MAX_QUOTED}",
+            param_hint="--note",
+        )
+
+
 @complaints.command("note")
 @click.argument("ticket")
 @click.option("--note", required=True, help="Progress note; sent to the citizen.")
 @pass_state
 def note(state: State, ticket: str, note: str) -> None:
     """Record progress; the citizen is told."""
-    if not note.strip():
-        raise click.BadParameter("the note must not be empty", param_hint="--note")
+    _check_note(note)
     _run(state, ticket, lambda act, c: actions.progress(act, c, note), "noted")
 
 
@@ -129,8 +140,7 @@ def note(state: State, ticket: str, note: str) -> None:
 @pass_state
 def resolve(state: State, ticket: str, note: str) -> None:
     """Resolve a complaint and send the citizen the resolution SMS."""
-    if not note.strip():
-        raise click.BadParameter("the note must not be empty", param_hint="--note")
+    _check_note(note)
     _run(state, ticket, lambda act, c: actions.resolve(act, c, note),
          "resolved; citizen notified")
 
@@ -159,9 +169,9 @@ def reopen(state: State, ticket: str, reason: str) -> None:
 def _unit(state: State, unit: str) -> str:
     code = unit.upper()
     if code not in state.settings.units:
+        known = " ".join(sorted(state.settings.units))
         raise click.BadParameter(
-            f"unknown unit {unit!r} (known: {' '.join(sorted(state.settings.units))})",
-            param_hint="UNIT",
+            f"unknown unit {errors.shown(unit)} (known: {known})", param_hint="UNIT"
         )
     return code
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from surgad import clock, config
 from surgad.db import engine as db_engine
+from surgad.db import schema
 
 
 @dataclasses.dataclass
@@ -31,8 +32,16 @@ class State:
             self._settings = config.load(self.paths)
         return self._settings
 
-    def engine(self) -> sa.Engine:
-        return db_engine.create(self.settings.database_url)
+    def engine(self, check_schema: bool = True) -> sa.Engine:
+        """Open the database; unless told not to, refuse one not set up by db init.
+
+        Without the check, a database that was never initialised fails at the
+        first query, on the servers with a driver's traceback.
+        """
+        engine = db_engine.create(self.settings.database_url)
+        if check_schema:
+            schema.check(engine)
+        return engine
 
     def local(self, value: dt.datetime | None) -> str:
         """Show a stored UTC time in the configured zone."""

@@ -76,6 +76,15 @@ def observed_offset_hours(
     return round(statistics.median(diffs) * 4) / 4
 
 
+def offset_from_utc(clock_now: dt.datetime, utc_now: dt.datetime) -> dt.timedelta:
+    """Return how far a clock that reads ``clock_now`` at ``utc_now`` is ahead of UTC.
+
+    Rounded to the quarter hour: the two readings differ by a moment anyway.
+    """
+    quarters = round((clock_now - utc_now).total_seconds() / 900)
+    return dt.timedelta(minutes=15 * quarters)
+
+
 def human_duration(seconds: float) -> str:
     """Say a waiting time the way an SMS reader wants it: '26 jam', '3 hari 2 jam'."""
     minutes = int(seconds // 60)

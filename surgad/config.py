@@ -14,13 +14,14 @@ import os
 import re
 import tomllib
 import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import phonenumbers
 
-from surgad import phone
+from surgad import errors, phone
+from surgad.db import engine as db_engine
 from surgad.errors import ConfigError
 
 ENV_VAR = "SURGAD_CONFIG"
@@ -89,22 +90,37 @@ def load(paths: Sequence[Path]) -> Settings:
     return _build(merged, origin, paths)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(
+    path: Path, unopened: Callable[[str], ConfigError] | None = None
+) -> dict[str, Any]:
+    """Read one TOML file.
+
+    A file that cannot be opened is reported by ``unopened`` (by default as a
+    problem of the file itself); bad content always names the file.
+    """
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "-", "file not found") from None
-    except PermissionError:
-        raise ConfigError(str(path), "-", "permission denied") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "-", f"not valid TOML: {exc}") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        problem = _open_problem(exc)
+        if unopened is not None:
+            raise unopened(problem) from None
+        raise ConfigError(str(path), "-", problem) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(str(path), "-", "not UTF-8 text") from None
-    except IsADirectoryError:
-        raise ConfigError(str(path), "-", "is a directory, not a file") from None
-    except OSError as exc:
-        raise ConfigError(str(path), "-", f"cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "-", f"not valid TOML: {exc}") from None
+
+
+def _open_problem(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "file not found"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, IsADirectoryError):
+        return "is a directory, not a file"
+    return f"cannot read: {error.strerror}"
 
 
 def _merge(
@@ -199,10 +215,15 @@ class _Reader:
             value = [value]
         if not isinstance(value, list):
             raise self.fail(key, "must be a list of phone numbers")
+        return tuple(self._number(key, str(item), region) for item in value)
+
+    def _number(self, key: str, entry: str, region: str) -> str:
         try:
-            return tuple(phone.normalise(str(item), region) for item in value)
+            return phone.normalise(entry, region)
         except phone.PhoneError as exc:
-            raise self.fail(key, f"not a phone number: {exc}") from None
+            # Heads' and the mayor's numbers, written by the operator: shown as
+            # written, unlike a citizen's number, which the error text masks.
+            raise self.fail(key, f"{exc.reason}: {errors.shown(entry)}") from None
 
 
 _KNOWN = {
@@ -282,7 +303,7 @@ def _build(
     if triage not in units:
         raise ConfigError(units_data[2], "triage_unit", f"unknown unit {triage!r}")
     return Settings(
-        database_url=read.string("database.url"),
+        database_url=_database_url(read),
         timezone=timezone,
         workers=read.integer("service.workers", 2, 1, 64),
         batch_size=read.integer("service.batch_size", 500, 1, 10_000),
@@ -308,6 +329,13 @@ def _build(
         lexicon=units_data[0],
         sources=tuple(str(path) for path in paths),
     )
+
+
+def _database_url(read: _Reader) -> str:
+    url = read.string("database.url")
+    if problem := db_engine.url_problem(url):
+        raise read.fail("database.url", problem)
+    return url
 
 
 def _timezone(read: _Reader) -> str:
@@ -342,7 +370,7 @@ def _units_file(
     name = read.string("units.file")
     base = Path(read.origin.get("units.file", str(paths[-1]))).parent
     path = Path(name) if Path(name).is_absolute() else base / name
-    data = _read_toml(path)
+    data = _read_toml(path, lambda problem: read.fail("units.file", f"{problem}: {path}"))
     origin: dict[str, str] = {}
     _merge({}, origin, data, str(path), "")
     return data, origin, str(path)

@@ -187,6 +187,7 @@ class Batch:
         self.sms: list[outbox.Sms] = []
         self.outcomes: list[tuple[Any, ...]] = []
         self.events: list[dict[str, Any]] = []
+        self.changes: list[dict[str, str]] = []  # by actions, logged after commit
         self.opened: Counter[str] = Counter(state.opened)
         # Replies in the last hour: the logged ones plus one acknowledgement per
         # complaint opened (acknowledgements are not logged a second time).
@@ -231,7 +232,9 @@ class Batch:
 
     def act(self, actor: str) -> actions.Act:
         self.latest.clear()  # an action may change any number's complaint
-        return actions.Act(self.conn, self.settings, self.roster, actor, self.now)
+        return actions.Act(
+            self.conn, self.settings, self.roster, actor, self.now, self.changes
+        )
 
     # -- the decision ----------------------------------------------------------
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from surgad.config import Settings
 from surgad.db import directory as db_directory
+from surgad.errors import NotFoundError, StateError
 
 REFRESH_INTERVAL = 10.0
 
@@ -49,6 +50,30 @@ class Directory:
     def stale(self) -> bool:
         """Tell whether the snapshot should be reloaded."""
         return time.monotonic() - self.loaded_at > REFRESH_INTERVAL
+
+
+def remove_head(conn: sa.Connection, unit: str, number: str, force: bool) -> int:
+    """Stop a number acting for a unit; return how many heads the unit keeps.
+
+    A unit without heads has nobody in it to forward its complaints to, so
+    the last head goes only with ``force``.
+    The unit's head rows stay locked until commit: two removals at once cannot
+    both see another head left.
+
+    Raises:
+        NotFoundError: the number is not a head of the unit.
+        StateError: it is the unit's last head and ``force`` is not set.
+    """
+    heads = db_directory.unit_heads(conn, unit, lock=True)
+    if number not in heads:
+        raise NotFoundError(f"{number} is not a head of {unit}")
+    if len(heads) == 1 and not force:
+        raise StateError(
+            f"{number} is the last head of {unit}: its complaints would go to no head; "
+            f"add another head first (or remove it with --force)"
+        )
+    db_directory.remove_head(conn, unit, number)
+    return len(heads) - 1
 
 
 def load(conn: sa.Connection, settings: Settings) -> Directory:

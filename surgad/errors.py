@@ -1,4 +1,4 @@
-"""Define the one error tree of surgad and the exit code of each branch."""
+"""Define the one error tree of surgad, its exit codes, and how errors quote input."""
 
 from __future__ import annotations
 
@@ -16,6 +16,19 @@ class ExitCode(enum.IntEnum):
     NOT_FOUND = 5
     CONFLICT = 6
     WORKER_LOST = 7
+
+
+SHOWN_WIDTH = 40  # characters of a user's value repeated in an error message
+
+
+def cut(text: str) -> str:
+    """Shorten a user's value to what an error message needs to point at it."""
+    return text if len(text) <= SHOWN_WIDTH else text[:SHOWN_WIDTH] + "…"
+
+
+def shown(value: object) -> str:
+    """Quote a user's value for an error message: cut, control characters escaped."""
+    return repr(cut(str(value)))
 
 
 class SurgadError(Exception):

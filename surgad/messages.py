@@ -9,8 +9,9 @@ from __future__ import annotations
 from surgad import phone
 
 SERVICE = "SURGA Kota Kediri"
-# A complaint's text inside an SMS to a head or the mayor is cut here (about
-# six SMS parts); the whole text stays in `surgad complaints show`.
+# A complaint's text, or a unit's note, inside an SMS is cut here (about six
+# SMS parts on a basic phone); the whole text stays in `surgad complaints
+# show`. The CLI refuses a longer note instead, so staff can shorten it.
 MAX_QUOTED = 800
 
 
@@ -72,7 +73,7 @@ def resolution(ticket: str, unit_short: str, note: str) -> str:
     """Tell a citizen the complaint has been resolved."""
     return (
         f"SURGA: Aduan no {ticket} telah diselesaikan oleh {unit_short}. "
-        f"Keterangan: {note.strip()}. Terima kasih."
+        f"Keterangan: {_clip(note)}. Terima kasih."
     )
 
 
@@ -95,7 +96,7 @@ _STATES = {
 def status(ticket: str, unit_short: str, state: str, note: str | None) -> str:
     """Tell the citizen who filed a ticket where it stands."""
     text = f"SURGA: Tiket {ticket} ({unit_short}): {_STATES.get(state, state)}."
-    return text + (f" Catatan: {note.strip()}" if note else "")
+    return text + (f" Catatan: {_clip(note)}" if note else "")
 
 
 def status_unknown() -> str:
@@ -129,7 +130,7 @@ def accepted(ticket: str, unit_short: str) -> str:
 
 def progress(ticket: str, unit_short: str, note: str) -> str:
     """Pass a unit's progress note to the citizen."""
-    return f"SURGA: Perkembangan aduan no {ticket} dari {unit_short}: {note.strip()}"
+    return f"SURGA: Perkembangan aduan no {ticket} dari {unit_short}: {_clip(note)}"
 
 
 def reassigned_citizen(ticket: str, unit_short: str, to_mayor: bool = False) -> str:
@@ -141,7 +142,7 @@ def reassigned_citizen(ticket: str, unit_short: str, to_mayor: bool = False) -> 
 
 def reopened_unit(ticket: str, text: str, reason: str) -> str:
     """Tell a unit a resolved complaint was reopened by the citizen."""
-    why = f" Alasan: {reason.strip()}" if reason.strip() else ""
+    why = f" Alasan: {_clip(reason)}" if reason.strip() else ""
     return f"SURGA #{ticket} DIBUKA LAGI oleh pelapor (belum beres).{why} Aduan: {_clip(text)}"
 
 

@@ -43,7 +43,16 @@ _MASK_MIN_HIDDEN: Final = 4
 
 
 class PhoneError(errors.SurgadError, ValueError):
-    """A text is not a possible phone number."""
+    """A text is not a possible phone number.
+
+    The message shows the text masked (it may be a citizen's number and reach
+    a log); ``reason`` alone says what is wrong, for callers that may show the
+    text as written.
+    """
+
+    def __init__(self, reason: str, raw: str) -> None:
+        super().__init__(f"{reason}: {errors.shown(mask(raw))}")
+        self.reason = reason
 
 
 class SenderKind(enum.Enum):
@@ -70,12 +79,12 @@ def normalise(raw: str, region: str = DEFAULT_REGION) -> str:
     if region == DEFAULT_REGION and (mobile := _ID_MOBILE.fullmatch(compact)):
         return "+62" + (mobile.group(1) or mobile.group(2))
     if not _DIALLED.fullmatch(compact):
-        raise PhoneError(f"not a phone number: {mask(raw)!r}")
+        raise PhoneError("not a phone number", raw)
 
     parsed = (_parse(text, region) for text in _readings(compact))
     possible = [number for number in parsed if number is not None]
     if not possible:
-        raise PhoneError(f"not a possible phone number: {mask(raw)!r}")
+        raise PhoneError("not a possible phone number", raw)
     valid = [number for number in possible if phonenumbers.is_valid_number(number)]
     return _e164((valid or possible)[0])
 

@@ -248,12 +248,16 @@ def check_timezone(engine: Any, settings: config.Settings) -> None:
     In SQLite gammu's insert time is UTC and ``ReceivingDateTime`` is gammu's
     local time, so unprocessed rows show the offset gammu-smsd used.
     """
-    log = logs.get()
     expected = clock.zone_offset_hours(settings.zone)
     host = -time.timezone / 3600 if not time.daylight else None
     if host is not None and host != expected:
-        log.warning(
-            "host_timezone_differs", host_offset=host, configured=settings.timezone
+        # Only information: surgad never uses the host's zone (it keeps UTC and
+        # reads gammu's times in service.timezone). What matters is gammu-smsd's
+        # own TZ, which this process cannot see; the check below reads it from
+        # the data where it can, and a UTC host is a normal one.
+        logs.get().info(
+            "host_timezone_differs", host_offset=host, configured=settings.timezone,
+            configured_offset=expected, gammu_smsd_needs=f"TZ={settings.timezone}",
         )
     if engine.dialect.name != "sqlite":
         return

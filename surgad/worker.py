@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from surgad import (
+    actions,
     classifier,
     clock,
     conversation,
@@ -105,11 +106,15 @@ def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
     limit = limit or ctx.settings.batch_size
     if ctx.engine.dialect.name != "sqlite":
         # Row locks: rows another worker holds are skipped, not waited for.
+        plan = None
         with db_engine.writing(ctx.engine) as conn:
             rows, sorting = _read(ctx, conn, limit, lock=True)
             made = 0
             if routing.all_row_ids(sorting):
-                made = _write(ctx, conn, sorting, _unplanned(ctx, sorting))
+                plan = _unplanned(ctx, sorting)
+                made = _write(ctx, conn, sorting, plan)
+        if plan is not None:
+            actions.log_changes(plan.changes)
         return _advance(ctx, rows, sorting, made)
     # SQLite has one writer at a time, so as much as possible happens before
     # the write lock: reading, classifying, and deciding on a read snapshot.
@@ -129,6 +134,7 @@ def process_batch(ctx: Context, limit: int | None = None) -> BatchResult:
         with db_engine.writing(ctx.engine) as conn:
             made = _write(ctx, conn, sorting, plan)
     done = time.perf_counter()
+    actions.log_changes(plan.changes)
     result = _advance(ctx, rows, sorting, made)
     return dataclasses.replace(result, lock_wait=got - asked, lock_held=done - got,
                                redecided=plan.redecided)
@@ -244,6 +250,7 @@ class Plan:
     # The new complaints' SMS, drafted and laid out before their ids are known.
     drafts: list[list[outbox.Sms] | None] = dataclasses.field(default_factory=list)
     redecided: bool = False
+    changes: list[dict[str, str]] = dataclasses.field(default_factory=list)  # to log
 
 
 def _unplanned(ctx: Context, sorting: intake.Sorting) -> Plan:
@@ -332,6 +339,7 @@ def _write_decided(
     ``drafts`` holds the new complaints' drafted SMS, or is empty.
     """
     now, roster = plan.now, batch.roster
+    plan.changes = batch.changes
     complaint_ids = complaints.insert(conn, rows)
     sms = list(batch.sms)
     outcomes = routing.settled_outcomes(sorting, now) + batch.outcomes

@@ -68,6 +68,14 @@ def add_head(conn: sa.Connection, unit: str, number: str, actor: str, now: dt.da
     return True
 
 
+def unit_heads(conn: sa.Connection, unit: str, lock: bool = False) -> list[str]:
+    """Return a unit's head numbers; with ``lock``, hold their rows until commit."""
+    query = sa.select(head.c.number).where(head.c.unit_code == unit).order_by(head.c.id)
+    if lock:
+        query = query.with_for_update()
+    return [number for (number,) in conn.execute(query)]
+
+
 def remove_head(conn: sa.Connection, unit: str, number: str) -> bool:
     """Remove a head number from a unit; False if it was not there."""
     result = conn.execute(

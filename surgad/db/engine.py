@@ -61,6 +61,37 @@ def create(url: str, **kwargs: Any) -> sa.Engine:
     return engine
 
 
+# The drivers surgad is built and tested with, as README's URL forms name them.
+_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg2", "mysql": "pymysql"}
+_URL_FORMS = "sqlite:////path/smsd.db, postgresql+psycopg2://… or mysql+pymysql://…"
+
+
+def url_problem(url: str) -> str | None:
+    """Say in a few words what makes a database URL unusable; None if it is fine.
+
+    The URL itself is never repeated: it may hold a password.
+    """
+    try:
+        parsed = _normalized(sa.make_url(url))
+    except sa.exc.ArgumentError:
+        return f"not a database URL (use {_URL_FORMS})"
+    backend = parsed.get_backend_name()
+    if backend not in _DRIVERS:
+        return f"unknown database {backend!r} (use {_URL_FORMS})"
+    wanted = _DRIVERS[backend]
+    try:
+        dialect = parsed.get_dialect()
+    except sa.exc.NoSuchModuleError:
+        dialect = None
+    if dialect is None or dialect.driver != wanted:
+        return f"{backend} needs the {wanted} driver: write {backend}+{wanted}://…"
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        return f"the {wanted} driver is not installed: pip install 'surgad[{backend}]'"
+    return None
+
+
 PING_AFTER_IDLE = 5.0  # seconds a pooled server connection may rest untested
 
 
@@ -204,4 +235,15 @@ def ping(engine: sa.Engine) -> None:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as exc:
-        raise DatabaseError(f"database does not answer: {exc.orig}") from exc
+        raise DatabaseError(f"database does not answer: {one_line(exc)}") from exc
+
+
+def one_line(error: BaseException) -> str:
+    """Return a driver's error message as one line.
+
+    libpq puts a hint on a line of its own after the error, and pads with
+    blanks; an error for a person at a terminal or in a log is one line.
+    """
+    text = str(getattr(error, "orig", None) or error)
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "; ".join(line for line in lines if line) or type(error).__name__

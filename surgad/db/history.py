@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
 
 from surgad import clock
-from surgad.db import gammu, models
+from surgad.db import gammu, inbox, models
 
 _outcome = models.InboxOutcome.__table__  # type: ignore[attr-defined]
 
@@ -28,21 +29,38 @@ def sms_in(conn: sa.Connection, tables: gammu.Tables, complaint_id: int) -> list
 
 
 def sms_out(conn: sa.Connection, tables: gammu.Tables, ticket: str) -> list[dict[str, Any]]:
-    """Return every SMS surgad queued about a ticket: waiting, sent or failed."""
+    """Return every SMS surgad queued about a ticket: waiting, sent or failed.
+
+    ``queued_at`` (UTC) is the outbox row's ``InsertIntoDB``, which gammu-smsd
+    copies into ``sentitems``: the one time both tables hold in the same zone.
+    """
     pattern = f"surgad/%/{ticket}"
+    offset = _database_offset(conn)
     found = []
     for table, state in ((tables.outbox, None), (tables.sentitems, "sent")):
         columns = [table.c.ID, table.c.DestinationNumber, table.c.CreatorID]
         status = table.c.Status if state else sa.literal("queued")
-        query = sa.select(*columns, status).where(table.c.CreatorID.like(pattern))
+        query = sa.select(*columns, status, table.c.InsertIntoDB).where(
+            table.c.CreatorID.like(pattern)
+        )
         if state:
             query = query.where(table.c.SequencePosition == 1)
         for row in conn.execute(query.order_by(table.c.ID)):
             found.append({
                 "outbox_id": row[0], "to": row[1],
                 "kind": str(row[2]).split("/")[1], "status": row[3],
+                "queued_at": clock.parse_db_time(row[4]) - offset,
             })
     return sorted(found, key=lambda item: item["outbox_id"])
+
+
+def _database_offset(conn: sa.Connection) -> dt.timedelta:
+    """Return how far the clock of gammu's column defaults is ahead of UTC.
+
+    SQLite's is UTC; a server's is its session time zone, which surgad does
+    not set.
+    """
+    return clock.offset_from_utc(inbox.database_now(conn), clock.utc_now())
 
 
 def parts_sent_by_creator(conn: sa.Connection, tables: gammu.Tables) -> dict[str, int]:

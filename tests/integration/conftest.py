@@ -92,6 +92,22 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
         time.sleep(0.1)
 
 
+def run_cli(
+    config: Path, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the surgad CLI on a config file as a separate process, as staff would."""
+    result = subprocess.run(
+        [sys.executable, "-m", "surgad", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"surgad {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
 @dataclasses.dataclass
 class Line:
     """One test installation: config, database, gammu-smsd and the daemon."""
@@ -110,16 +126,7 @@ class Line:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the surgad CLI as a separate process, as staff would."""
-        result = subprocess.run(
-            [sys.executable, "-m", "surgad", "--config", str(self.config), *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=_env(),
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"surgad {' '.join(args)} failed: {result.stderr}")
-        return result
+        return run_cli(self.config, *args, check=check)
 
     def start_daemon(self, *args: str) -> subprocess.Popen[bytes]:
         """Start ``surgad run`` as a child process; its log goes to a file."""

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from surgad import tickets
-from tests.integration.conftest import Line
+import pytest
+import structlog
+
+from surgad import actions, config, tickets
+from surgad.db import engine as db_engine
+from surgad.db import models, outbox
+from tests.integration import databases
+from tests.integration.conftest import TZ, Line, run_cli, write_config
 from tests.integration.test_crash import insert_like_gammu
 
 
@@ -41,6 +50,63 @@ def test_bad_option_is_one_line_usage_error(make_line: Callable[..., Line]) -> N
         assert result.stderr.startswith("surgad: error:")
 
 
+def test_long_bad_values_are_cut_in_the_error(make_line: Callable[..., Line]) -> None:
+    """A long bad value is repeated only in part: 40 characters and an ellipsis."""
+    line = make_line(with_gammu=False)
+    long = "x" * 5000
+    for args, status in (
+        (["complaints", "list", "--status", long], 2),
+        (["complaints", "list", f"--unit={long}"], 2),
+        (["complaints", "show", long], 5),
+        (["heads", "add", "PUPR", "0812" + "9" * 5000], 2),
+        (["units", "set-deadline", "PUPR", long], 2),
+        ([long], 2),
+    ):
+        result = line.cli(*args, check=False)
+        assert result.returncode == status, (args, result.stderr)
+        assert result.stderr.count("\n") == 1, args
+        assert len(result.stderr) < 300 and "…" in result.stderr, args
+
+
+def test_negative_deadline_is_a_bad_hours_value(make_line: Callable[..., Line]) -> None:
+    """``set-deadline PUPR -1`` is refused as HOURS out of range, not as an option."""
+    line = make_line(with_gammu=False)
+    result = line.cli("units", "set-deadline", "PUPR", "-1", check=False)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "'HOURS': -1.0 is not in the range" in result.stderr
+    units = json.loads(line.cli("units", "list", "--json").stdout)
+    assert {unit["code"]: unit["deadline_hours"] for unit in units}["PUPR"] == 24
+
+
+def test_removing_a_unit_head(make_line: Callable[..., Line]) -> None:
+    """Not a head: exit 5. The last head: refused (exit 6) unless forced, with a warning."""
+    line = make_line(with_gammu=False)
+
+    def pupr_heads() -> list[str]:
+        listed = json.loads(line.cli("heads", "list", "--json").stdout)
+        return [head["number"] for head in listed if head["unit"] == "PUPR"]
+
+    (first,) = pupr_heads()
+    other = "+6281277770000"
+    stranger = line.cli("heads", "remove", "PUPR", other, check=False)
+    assert stranger.returncode == 5 and stranger.stderr.count("\n") == 1
+    assert "not a head of PUPR" in stranger.stderr
+
+    last = line.cli("heads", "remove", "PUPR", first, check=False)
+    assert last.returncode == 6 and last.stderr.count("\n") == 1
+    assert "add another head first" in last.stderr
+    assert pupr_heads() == [first]
+
+    line.cli("heads", "add", "PUPR", other)
+    quiet = line.cli("heads", "remove", "PUPR", first)
+    assert quiet.stderr == ""
+    forced = line.cli("heads", "remove", "PUPR", other, "--force")
+    assert forced.stderr.startswith("surgad: warning: PUPR has no head")
+    assert forced.stderr.count("\n") == 1
+    assert pupr_heads() == []
+
+
 def test_bad_config_names_file_key_and_problem(
     tmp_path: Path, make_line: Callable[..., Line]
 ) -> None:
@@ -53,6 +119,34 @@ def test_bad_config_names_file_key_and_problem(
     assert str(line.config) in result.stderr
     assert "service.workers" in result.stderr and "between" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("scheme", ["postgresql+psycopg2", "mysql+pymysql"])
+def test_server_that_refuses_connections_is_one_line(
+    tmp_path: Path, scheme: str
+) -> None:
+    """A database server that does not answer: one stderr line, exit status 4."""
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = write_config(tmp_path, f"{scheme}://surgad@127.0.0.1:{port}/smsd")
+    for args in (["db", "check"], ["complaints", "list"]):
+        result = run_cli(path, *args, check=False)
+        assert result.returncode == 4, (args, result.stderr)
+        assert result.stderr.count("\n") == 1, (args, result.stderr)
+        assert "refused" in result.stderr
+
+
+def test_database_never_initialised_is_one_line(
+    tmp_path: Path, database: databases.Database
+) -> None:
+    """A staff command on a database that db init never set up: one line, exit 4."""
+    path = write_config(tmp_path, database.url_text)
+    for args in (["complaints", "list"], ["stats"], ["heads", "list"]):
+        result = run_cli(path, *args, check=False)
+        assert result.returncode == 4, (args, result.stderr)
+        assert result.stderr.count("\n") == 1, (args, result.stderr)
+        assert "run 'surgad db init'" in result.stderr
 
 
 def test_wrong_state_change_is_refused(make_line: Callable[..., Line]) -> None:
@@ -73,6 +167,79 @@ def test_wrong_state_change_is_refused(make_line: Callable[..., Line]) -> None:
         line.cli("complaints", "list", "--status", "acked", "--json").stdout
     )
     assert [item["ticket"] for item in listed] == [ticket]
+
+
+def _one_complaint(line: Line) -> str:
+    """Let the daemon open one complaint; return its ticket."""
+    insert_like_gammu(line, 1)
+    line.cli("run", "--once")
+    (complaint_id,) = line.query("SELECT id FROM surgad_complaint")[0]
+    return tickets.encode(complaint_id)
+
+
+def test_note_too_long_for_the_citizens_sms_is_refused(
+    make_line: Callable[..., Line],
+) -> None:
+    """A note over 800 characters: one line with its length and the limit, no SMS."""
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    queued = len(line.queued())
+    for command in ("note", "resolve"):
+        result = line.cli("complaints", command, ticket, "--note", "x" * 20_000, check=False)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "20,000 characters" in result.stderr and "at most 800" in result.stderr
+    assert len(line.queued()) == queued
+
+    line.cli("complaints", "note", ticket, "--note", "sedang dikerjakan " * 44)
+    assert len(line.queued()) == queued + 1
+
+
+def test_change_is_logged_only_once_committed(make_line: Callable[..., Line]) -> None:
+    """complaint_changed is logged after the commit, never for a rolled-back change."""
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    settings = config.load([line.config])
+    engine = db_engine.create(settings.database_url)
+
+    def progress(act: actions.Act, complaint: models.Complaint) -> list[outbox.Sms]:
+        return actions.progress(act, complaint, "sedang dikerjakan")
+
+    def progress_then_fail(act: actions.Act, complaint: models.Complaint) -> list[outbox.Sms]:
+        progress(act, complaint)
+        raise RuntimeError("a failure after the change, inside its transaction")
+
+    try:
+        with structlog.testing.capture_logs() as failed:
+            with pytest.raises(RuntimeError):
+                actions.run(engine, settings, ticket, "tester", progress_then_fail)
+        with structlog.testing.capture_logs() as done:
+            actions.run(engine, settings, ticket, "tester", progress)
+    finally:
+        engine.dispose()
+    assert [event["event"] for event in failed] == []
+    assert [(event["event"], event["action"]) for event in done] == [
+        ("complaint_changed", "progress")
+    ]
+
+
+def test_history_shows_when_each_sms_out_was_queued(
+    make_line: Callable[..., Line], backend: str
+) -> None:
+    """Each sms_out line of ``complaints history`` has its local queueing time."""
+    line = make_line(with_gammu=False)
+    if backend == "postgresql":
+        # gammu's column defaults follow the server's zone, which is not UTC here.
+        name = line.scalar("SELECT current_database()")
+        line.query_write(f"ALTER DATABASE \"{name}\" SET TimeZone = 'America/New_York'")
+    ticket = _one_complaint(line)
+    shown = json.loads(line.cli("complaints", "history", ticket, "--json").stdout)
+    sent = [item for item in shown["timeline"] if item["what"].startswith("sms_out")]
+    assert len(sent) == 2  # the forward to the head, the ticket to the citizen
+    now = dt.datetime.now(ZoneInfo(TZ)).replace(tzinfo=None)
+    for item in sent:
+        at = dt.datetime.strptime(item["at"], "%Y-%m-%d %H:%M")
+        assert abs(at - now) < dt.timedelta(minutes=5), item
 
 
 def test_classify_prints_one_code_per_csv_row(

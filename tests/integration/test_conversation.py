@@ -94,6 +94,12 @@ def test_head_works_a_ticket_by_sms(make_line: Callable[..., Line]) -> None:
     head = texts_to(line, PUPR_HEAD)
     assert any("tidak berubah" in text and "selesai" in text for text in head)
     assert line.scalar("SELECT status FROM surgad_complaint") == "resolved"
+    changes = [
+        json.loads(entry)["action"]
+        for entry in line.daemon_log_text().splitlines()
+        if '"complaint_changed"' in entry
+    ]
+    assert sorted(changes) == ["acknowledged", "progress", "resolved"]
 
 
 def test_commands_from_wrong_numbers_are_refused(make_line: Callable[..., Line]) -> None:

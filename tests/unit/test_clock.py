@@ -63,3 +63,13 @@ def test_human_duration_reads_naturally() -> None:
     assert clock.human_duration(5 * 3600 + 30 * 60) == "5 jam 30 mnt"
     assert clock.human_duration(3 * 3600) == "3 jam"
     assert clock.human_duration(90) == "1 mnt"
+
+
+def test_offset_from_utc_is_rounded_to_the_quarter_hour() -> None:
+    """A server clock read a moment apart from UTC gives its zone's whole offset."""
+    utc = dt.datetime(2024, 5, 6, 7, 0, 0)
+    jakarta = utc + dt.timedelta(hours=7, seconds=3)
+    new_york = utc - dt.timedelta(hours=4) + dt.timedelta(seconds=-2)
+    assert clock.offset_from_utc(jakarta, utc) == dt.timedelta(hours=7)
+    assert clock.offset_from_utc(new_york, utc) == dt.timedelta(hours=-4)
+    assert clock.offset_from_utc(utc, utc) == dt.timedelta()

@@ -58,7 +58,7 @@ def test_site_file_overrides_key_by_key(shipped: Path, tmp_path: Path) -> None:
         ("[servce]\nworkers = 2\n", "servce", "unknown section"),
         ('[service]\nregion = "XX"\n', "service.region", "unknown region"),
         ("[service]\npoll_interval = nan\n", "service.poll_interval", "finite"),
-        ('[units]\nfile = "nowhere.toml"\n', "-", "file not found"),
+        ('[units]\nfile = "nowhere.toml"\n', "units.file", "file not found"),
     ],
 )
 def test_bad_values_name_file_key_and_problem(
@@ -70,8 +70,54 @@ def test_bad_values_name_file_key_and_problem(
         config.load([shipped, site])
     assert caught.value.key == key
     assert problem in caught.value.problem
-    if key != "-":
-        assert caught.value.path == str(site)
+    assert caught.value.path == str(site)
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [("walikota", "not a phone number"), ("0812", "not a possible phone number")],
+)
+def test_bad_mayor_number_is_shown_as_written(
+    shipped: Path, tmp_path: Path, entry: str, reason: str
+) -> None:
+    """The operator wrote the mayor's numbers: the bad one is shown unmasked, once."""
+    site = local(tmp_path, f'[mayor]\nnumbers = ["+6281200000001", "{entry}"]\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped, site])
+    assert str(caught.value) == f"{site}: mayor.numbers: {reason}: '{entry}'"
+
+
+def test_missing_unit_file_names_the_config_file_that_points_to_it(
+    shipped: Path, tmp_path: Path
+) -> None:
+    """A unit file that is not there: the file and key naming it, and its path."""
+    site = local(tmp_path, '[units]\nfile = "nowhere.toml"\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped, site])
+    assert str(caught.value) == (
+        f"{site}: units.file: file not found: {tmp_path / 'nowhere.toml'}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("no url at all", "not a database URL"),
+        ("oracle://surgad:secret@db1/smsd", "unknown database 'oracle'"),
+        ("mysql://surgad:secret@db1/smsd", "write mysql+pymysql://"),
+        ("postgresql+asyncpg://surgad:secret@db1/smsd", "write postgresql+psycopg2://"),
+    ],
+)
+def test_unusable_database_url_names_database_url(
+    shipped: Path, tmp_path: Path, url: str, problem: str
+) -> None:
+    """A database URL surgad cannot use is a config error, not a driver's error."""
+    site = local(tmp_path, f'[database]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped, site])
+    assert (caught.value.path, caught.value.key) == (str(site), "database.url")
+    assert problem in caught.value.problem
+    assert "secret" not in str(caught.value)
 
 
 def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""SMS texts: short, GSM-friendly, and never longer than their content needs."""
+"""SMS texts: short, GSM-friendly, and what a long note becomes on a basic phone."""
 
 from __future__ import annotations
 
@@ -15,3 +15,15 @@ def test_refusal_cuts_a_number_far_too_long_to_be_a_ticket() -> None:
     text = messages.head_refused("9" * 200)
     assert "9" * 12 + "..." in text and "9" * 13 not in text
     assert len(codec.split(text, 1)) == 1
+
+
+def test_a_heads_long_note_is_cut_like_a_quoted_complaint() -> None:
+    """A note sent by SMS command reaches the citizen cut to MAX_QUOTED characters."""
+    note = "jalan sudah ditambal " * 500
+    for text in (
+        messages.progress("4821", "PUPR", note),
+        messages.resolution("4821", "PUPR", note),
+        messages.status("4821", "PUPR", "acked", note),
+    ):
+        assert "…" in text
+        assert len(text) < messages.MAX_QUOTED + 100
