@@ -514,6 +514,11 @@ def drain(
         if once and not progress:
             return
         ctx.cursor = 0
+        if once and not result.conflict:
+            # Another pass right away: it ends the run or finds more to do,
+            # so waiting (up to the safety poll on SQLite) gains nothing.
+            progress = False
+            continue
         if progress and not result.conflict:
             idle_polls = 0
         else:  # idle, or rows busy elsewhere

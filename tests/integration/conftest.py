@@ -93,14 +93,14 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def run_cli(
-    config: Path, *args: str, check: bool = True
+    config: Path, *args: str, check: bool = True, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Run the surgad CLI on a config file as a separate process, as staff would."""
     result = subprocess.run(
         [sys.executable, "-m", "surgad", "--config", str(config), *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         env=_env(),
     )
     if check and result.returncode != 0:
@@ -124,9 +124,11 @@ class Line:
         assert self.gammu is not None
         return self.gammu.device_dir
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         """Run the surgad CLI as a separate process, as staff would."""
-        return run_cli(self.config, *args, check=check)
+        return run_cli(self.config, *args, check=check, timeout=timeout)
 
     def start_daemon(self, *args: str) -> subprocess.Popen[bytes]:
         """Start ``surgad run`` as a child process; its log goes to a file."""

@@ -169,6 +169,21 @@ def test_wrong_state_change_is_refused(make_line: Callable[..., Line]) -> None:
     assert [item["ticket"] for item in listed] == [ticket]
 
 
+def test_run_once_exits_as_soon_as_the_inbox_is_settled(
+    make_line: Callable[..., Line],
+) -> None:
+    """`run --once` settles what is there and exits, without an idle wait.
+
+    The test config's safety poll is 30 s (hold_window 600 s): a run that sat
+    out an idle wait after settling its rows would hit the timeout below.
+    """
+    line = make_line(with_gammu=False)
+    for count in (1, 2, 3):  # an idle wait followed some runs, not all
+        insert_like_gammu(line, 1)
+        line.cli("run", "--once", timeout=20)
+        assert line.query("SELECT COUNT(*) FROM surgad_inbox_outcome")[0][0] == count
+
+
 def _one_complaint(line: Line) -> str:
     """Let the daemon open one complaint; return its ticket."""
     insert_like_gammu(line, 1)
