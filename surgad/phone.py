@@ -100,7 +100,7 @@ def sender_kind(raw: str, sms_class: int, coding: str) -> SenderKind:
     sender = raw.strip()
     if not sender or sms_class == USSD_CLASS or coding == BINARY_CODING:
         return SenderKind.SERVICE
-    if _SHORT_CODE.fullmatch(sender) or any(ch.isalpha() for ch in sender):
+    if _SHORT_CODE.fullmatch(sender) or any(map(str.isalpha, sender)):
         return SenderKind.OPERATOR
     try:
         normalise(sender)

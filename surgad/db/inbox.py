@@ -72,7 +72,8 @@ def fetch_batch(
     if lock and conn.dialect.name == "mysql":
         return _claim_by_id(conn, tables, after_id, limit, partition)
     query = _fetching(tables, partition, conn.dialect.name, lock)
-    return [_row(values) for values in conn.execute(query, {"after": after_id, "limit": limit})]
+    found = conn.execute(query, {"after": after_id, "limit": limit}).all()
+    return [_row(values) for values in found]
 
 
 @functools.cache
