@@ -42,17 +42,19 @@ class Sms(NamedTuple):
         return codec.split(self.text, 0)
 
 
-# The outbox columns surgad writes, in the order of ``_values``.
+# The outbox columns surgad writes, in the order of ``_values``. The rest take
+# gammu's schema defaults, which are what gammu-smsd needs of a new row: Text
+# NULL (gammu encodes TextDecoded), Class -1, Retries 0, Status 'Reserved'.
 _COLUMNS = (
-    "DestinationNumber", "Text", "TextDecoded", "Coding", "UDH", "Class", "MultiPart",
-    "CreatorID", "Priority", "SenderID", "Retries", "Status",
+    "DestinationNumber", "TextDecoded", "Coding", "UDH", "MultiPart", "CreatorID",
+    "Priority", "SenderID",
 )
 
 
 def _values(tables: gammu.Tables, sms: Sms, part: codec.Part, multipart: bool) -> tuple[Any, ...]:
     return (
-        sms.destination, None, part.text, part.coding, part.udh or None, -1,
-        tables.flag(multipart), sms.creator, sms.priority, sms.via, 0, "Reserved",
+        sms.destination, part.text, part.coding, part.udh or None, tables.flag(multipart),
+        sms.creator, sms.priority, sms.via,
     )
 
 
@@ -94,16 +96,14 @@ def _referenced(parts: list[codec.Part], reference: int) -> list[codec.Part]:
 
 
 def _part_rows(row_id: int, parts: list[codec.Part]) -> list[dict[str, Any]]:
-    """Return the ``outbox_multipart`` rows of parts 2 and later."""
+    """Return the ``outbox_multipart`` rows of parts 2 and later (Text, Class: defaults)."""
     return [
         {
             "ID": row_id,
             "SequencePosition": position,
-            "Text": None,
             "TextDecoded": part.text,
             "Coding": part.coding,
             "UDH": part.udh,
-            "Class": -1,
         }
         for position, part in enumerate(parts[1:], start=2)
     ]
