@@ -6,13 +6,15 @@ things keep the hold short: ids are reserved up front, so a few statements
 write rows that refer to each other (an outbox row and its parts, a complaint
 and its SMS); and the statement is compiled once and fed plain tuples,
 skipping SQLAlchemy's per-row parameter handling, which costs more than the
-database's own insert. Both SQLite and PostgreSQL get multi-row INSERTs; other
+database's own insert. SQLite gets multi-row INSERTs, PostgreSQL COPY; other
 drivers go through SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import io
 import itertools
 import json
 import operator
@@ -155,17 +157,43 @@ def insert_values(
     if dialect.name == "sqlite":
         _insert_sqlite(conn, sql, len(columns), values)
         return
-    # psycopg2 sends many rows as one multi-row INSERT, quoting them in C.
+    _copy_postgresql(conn, sql, values)
+
+
+def _copy_postgresql(conn: sa.Connection, sql: str, values: Sequence[Sequence[Any]]) -> None:
+    """Send rows with COPY: less work for both sides than a multi-row INSERT.
+
+    psycopg2 quotes every value of an INSERT through its adapters, and the
+    server parses each one as SQL; COPY's text format is a line per row, and
+    cost a third less CPU here and a third of the time in all.
+    """
+    lines = ["\t".join(map(_copy_field, row)) for row in values]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        psycopg2_extras().execute_values(cursor, sql, values, page_size=PAGE_ROWS)
+        cursor.copy_expert(sql, io.StringIO("\n".join(lines) + "\n"))
     finally:
         cursor.close()
 
 
+# COPY's text format escapes these four; everything else is sent as it is.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: Any) -> str:
+    """Write one value in COPY's text format (NULL is \\N)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (int, float, dt.datetime)):
+        return str(value)  # a naive datetime reads as a timestamp without zone
+    raise TypeError(f"no COPY text for a {type(value).__name__} value")
+
+
 # The drivers whose plain executemany this module knows how to feed.
 _DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg2"}
-PAGE_ROWS = 1000
 # The fewest "?" any SQLite build takes in one statement (newer ones take more).
 SQLITE_VARIABLES = 999
 
@@ -191,13 +219,6 @@ def _sqlite_rows(sql: str, width: int, count: int) -> str:
     """Return the single-row INSERT ``sql`` made to take ``count`` rows."""
     row = "(" + ", ".join("?" * width) + ")"
     return sql + ", " + ", ".join([row] * (count - 1)) if count > 1 else sql
-
-
-def psycopg2_extras() -> Any:
-    """Return psycopg2.extras, imported only where PostgreSQL is used."""
-    import psycopg2.extras  # noqa: PLC0415 - an optional dependency
-
-    return psycopg2.extras
 
 
 def _converted(
@@ -242,13 +263,18 @@ def _sqlite_top(table: sa.Table, autoincrement: bool) -> sa.Select[Any]:
 def _compiled(
     dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]
 ) -> tuple[str, tuple[_Processor, ...]]:
-    """Return the INSERT of these columns for the driver, and each one's converter."""
+    """Return the statement that takes these columns, and each one's converter.
+
+    On SQLite a one-row INSERT with a "?" per column (``_sqlite_rows`` makes it
+    take more rows); on PostgreSQL a COPY.
+    """
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(name) for name in columns)
-    # pysqlite takes one "?" per column; psycopg2's execute_values one "%s" for
-    # all the rows.
-    marks = "(" + ", ".join("?" for _ in columns) + ")" if dialect.name == "sqlite" else "%s"
-    sql = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES {marks}"
+    if dialect.name == "sqlite":
+        marks = "(" + ", ".join("?" for _ in columns) + ")"
+        sql = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES {marks}"
+    else:
+        sql = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN"
     processors = tuple(
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
     )

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from surgad import clock, codec, dummyphone, worker
+from surgad.db import complaints, gammu, inbox, notify, outbox, schema
 from surgad.db import engine as db_engine
-from surgad.db import gammu, inbox, notify, outbox, schema
 from surgad.errors import DatabaseError
 from tests.integration import databases
 from tests.integration.conftest import Line, wait_for
@@ -325,6 +325,45 @@ def test_long_message_is_one_outbox_row_and_its_parts(
     udhs = [codec.parse_udh(row.UDH) for row in (first, *rest)]
     assert {udh.reference for udh in udhs if udh} == {first.ID % 256}
     assert first.TextDecoded + "".join(row.TextDecoded for row in rest) == text
+
+
+def test_bulk_rows_keep_every_character_and_type(backend: str, engine: sa.Engine) -> None:
+    """Tabs, newlines, backslashes, emoji, NULLs, numbers, flags and times come
+    back exactly as the bulk writer wrote them (COPY on PostgreSQL)."""
+    tables = gammu.tables(backend)
+    texts = ["tab\there", "two\nlines\r\n", "back\\slash \\N \\t", "🙏 é ✓"]
+    now = dt.datetime(2026, 12, 5, 1, 2, 3, 456789)
+    row = {
+        "citizen": "+6281", "text": texts[2], "unit_code": "PUPR", "confidence": 0.625,
+        "kelurahan": None, "incomplete": True, "concat_key": None, "status": "open",
+        "received_at": now, "created_at": now, "deadline_at": now, "escalate_at": None,
+        "inbox_id": 1,
+    }
+    with engine.begin() as conn:
+        outbox.queue(conn, tables, [outbox.Sms("+6281", text, "surgad/x") for text in texts])
+        (complaint_id,) = complaints.insert(conn, [row])
+        inbox.record_outcomes(conn, [inbox.outcome(1, "rejected", now, None, texts[1])])
+    with engine.connect() as conn:
+        sent = conn.execute(
+            sa.select(tables.outbox.c.TextDecoded, tables.outbox.c.Text, tables.outbox.c.Status)
+            .order_by(tables.outbox.c.ID)
+        ).all()
+        stored = conn.execute(
+            sa.select(complaints.complaint).where(complaints.complaint.c.id == complaint_id)
+        ).mappings().one()
+        (reason, key, handled) = conn.execute(sa.text(
+            "SELECT reason, dedup_key, handled_at FROM surgad_inbox_outcome"
+        )).one()
+    assert [row.TextDecoded for row in sent] == texts
+    assert {(row.Text, row.Status) for row in sent} == {(None, "Reserved")}
+    assert {name: stored[name] for name in row if "_at" not in name} == {
+        name: value for name, value in row.items() if "_at" not in name
+    }
+    # MariaDB's DATETIME columns keep whole seconds.
+    kept = now.replace(microsecond=0) if backend == "mysql" else now
+    assert clock.parse_db_time(stored["received_at"]) == kept
+    assert stored["escalate_at"] is None
+    assert (reason, key, clock.parse_db_time(handled)) == (texts[1], None, kept)
 
 
 def test_outbox_ids_are_never_reused_after_gammu_sends(

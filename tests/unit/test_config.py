@@ -66,11 +66,17 @@ def test_bad_values_name_file_key_and_problem(
 ) -> None:
     """Each bad value stops loading with the file, the key and what is wrong."""
     site = local(tmp_path, text)
+    error = load_error(shipped, site)
+    assert error.key == key
+    assert problem in error.problem
+    assert error.path == str(site)
+
+
+def load_error(shipped: Path, site: Path) -> ConfigError:
+    """Return the error loading the shipped config and ``site`` must raise."""
     with pytest.raises(ConfigError) as caught:
         config.load([shipped, site])
-    assert caught.value.key == key
-    assert problem in caught.value.problem
-    assert caught.value.path == str(site)
+    return caught.value
 
 
 @pytest.mark.parametrize(
@@ -82,9 +88,7 @@ def test_bad_mayor_number_is_shown_as_written(
 ) -> None:
     """The operator wrote the mayor's numbers: the bad one is shown unmasked, once."""
     site = local(tmp_path, f'[mayor]\nnumbers = ["+6281200000001", "{entry}"]\n')
-    with pytest.raises(ConfigError) as caught:
-        config.load([shipped, site])
-    assert str(caught.value) == f"{site}: mayor.numbers: {reason}: '{entry}'"
+    assert str(load_error(shipped, site)) == f"{site}: mayor.numbers: {reason}: '{entry}'"
 
 
 def test_missing_unit_file_names_the_config_file_that_points_to_it(
@@ -92,9 +96,7 @@ def test_missing_unit_file_names_the_config_file_that_points_to_it(
 ) -> None:
     """A unit file that is not there: the file and key naming it, and its path."""
     site = local(tmp_path, '[units]\nfile = "nowhere.toml"\n')
-    with pytest.raises(ConfigError) as caught:
-        config.load([shipped, site])
-    assert str(caught.value) == (
+    assert str(load_error(shipped, site)) == (
         f"{site}: units.file: file not found: {tmp_path / 'nowhere.toml'}"
     )
 
@@ -113,11 +115,10 @@ def test_unusable_database_url_names_database_url(
 ) -> None:
     """A database URL surgad cannot use is a config error, not a driver's error."""
     site = local(tmp_path, f'[database]\nurl = "{url}"\n')
-    with pytest.raises(ConfigError) as caught:
-        config.load([shipped, site])
-    assert (caught.value.path, caught.value.key) == (str(site), "database.url")
-    assert problem in caught.value.problem
-    assert "secret" not in str(caught.value)
+    error = load_error(shipped, site)
+    assert (error.path, error.key) == (str(site), "database.url")
+    assert problem in error.problem
+    assert "secret" not in str(error)
 
 
 def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
