@@ -76,10 +76,12 @@ _HEAD = re.compile(
 )
 _LIST = re.compile(r"^\s*daftar[\s.!?]*$", re.IGNORECASE)
 _HELP = re.compile(r"^\s*(info|bantuan|format|help|menu)[\s.!?]*$", re.IGNORECASE)
+# After the ticket anything may follow ("CEK 13 no hp saya ganti"): the ticket
+# is what is asked about.
 _STATUS_WORD = re.compile(
     rf"^\s*(?:cek|status|stat|sts)\b[\s#:.,-]*(?:aduan|tiket|laporan|no\.?|nomor)?"
-    rf"[\s#:.,-]*(?:{_TICKET})?[\s.?!]*$",
-    re.IGNORECASE,
+    rf"[\s#:.,-]*(?:{_TICKET}(?:[\s.,:;?!-].*)?)?[\s.?!]*$",
+    re.IGNORECASE | re.DOTALL,
 )
 _STATUS_FREE = re.compile(
     r"\b(gimana|gmn|bagaimana|bgmn|piye|pripun|sampai mana|sdh sampai|kapan)\b"

@@ -73,11 +73,15 @@ def url_problem(url: str) -> str | None:
     """
     try:
         parsed = _normalized(sa.make_url(url))
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
         return f"not a database URL (use {_URL_FORMS})"
     backend = parsed.get_backend_name()
     if backend not in _DRIVERS:
         return f"unknown database {backend!r} (use {_URL_FORMS})"
+    charset = parsed.query.get("charset", "utf8mb4")
+    if backend == "mysql" and charset != "utf8mb4":
+        # Any other connection charset cannot carry emoji: such an SMS would fail.
+        return f"charset must be utf8mb4, not {str(charset)[:20]!r}"
     wanted = _DRIVERS[backend]
     try:
         dialect = parsed.get_dialect()

@@ -19,6 +19,8 @@ from surgad.commands import Kind
         ("pak aduan kulo nomer 312 wingi kok dereng wonten tindak lanjut nggih", "312"),
         ("cek", None),
         ("GMN ADUAN SY NO 123?", "123"),
+        ("CEK 13 no 7", "13"),
+        ("cek 13, nomor hp saya\nganti ya pak", "13"),
         ("Bagaimana PENGADUAN saya?", None),
         ("Kapan Laporan saya diproses, Pak Tiket #4821", "4821"),
         ("gimana aduan saya no 77 🙏", "77"),

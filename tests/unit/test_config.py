@@ -108,6 +108,8 @@ def test_missing_unit_file_names_the_config_file_that_points_to_it(
         ("oracle://surgad:secret@db1/smsd", "unknown database 'oracle'"),
         ("mysql://surgad:secret@db1/smsd", "write mysql+pymysql://"),
         ("postgresql+asyncpg://surgad:secret@db1/smsd", "write postgresql+psycopg2://"),
+        ("mysql+pymysql://surgad:secret@db1:abc/smsd", "not a database URL"),
+        ("mysql+pymysql://surgad:secret@db1/smsd?charset=latin1", "charset must be utf8mb4"),
     ],
 )
 def test_unusable_database_url_names_database_url(
