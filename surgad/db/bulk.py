@@ -85,13 +85,12 @@ def in_lists(conn: sa.Connection, values: Iterable[Any]) -> list[Any]:
     Distinct values only; no query at all for none.
     """
     dialect = conn.dialect.name
-    if dialect == "sqlite":
-        distinct = sorted(set(values))
-        return [json.dumps(distinct)] if distinct else []
-    if dialect == "postgresql":
-        distinct = sorted(set(values))
-        return [distinct] if distinct else []
-    return chunks(values)
+    if dialect not in ("sqlite", "postgresql"):
+        return chunks(values)
+    distinct = sorted(set(values))
+    if not distinct:
+        return []
+    return [json.dumps(distinct) if dialect == "sqlite" else distinct]
 
 
 def reserve_ids(
