@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from surgad.errors import DatabaseError
+from surgad.errors import DatabaseError, shown
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 32 * 1024  # page cache per connection
@@ -81,7 +81,7 @@ def url_problem(url: str) -> str | None:
     charset = parsed.query.get("charset", "utf8mb4")
     if backend == "mysql" and charset != "utf8mb4":
         # Any other connection charset cannot carry emoji: such an SMS would fail.
-        return f"charset must be utf8mb4, not {str(charset)[:20]!r}"
+        return f"charset must be utf8mb4, not {shown(charset)}"
     wanted = _DRIVERS[backend]
     try:
         dialect = parsed.get_dialect()
