@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_lib import targets
-from surgad import config, worker
+from surgad import config, supervisor, worker
 
 STAGES = (
     ("worker.py", "process_batch"),
@@ -47,6 +47,7 @@ def run(
     targets.surgad_cli(target, "db", "init")
     targets.preload(target, preload, texts)
     ctx = worker.make_context(config.load(target.configs))
+    supervisor.settle_garbage_collector()  # as a worker process does
 
     # First without the profiler, for the true cost per SMS.
     targets.insert_backlog(target, "+62857", 0, backlog, texts)
