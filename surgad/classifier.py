@@ -32,7 +32,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from surgad import errors, numerals
 
@@ -101,8 +101,7 @@ class LexiconError(errors.SurgadError, ValueError):
     exit_code = errors.ExitCode.CONFIG
 
 
-@dataclasses.dataclass(frozen=True)
-class Classification:
+class Classification(NamedTuple):
     """The routing decision for one SMS.
 
     ``code`` is None when no unit must act: for chatter, spam, status queries

@@ -12,8 +12,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -24,6 +23,7 @@ from surgad import (
     directory,
     identity,
     intake,
+    lazy,
     messages,
     tickets,
 )
@@ -39,7 +39,7 @@ LIST_LIMIT = 40
 _ECHO = re.compile(r"^\s*(SURGA\b|ESKALASI SURGA|TEGURAN WALI KOTA)", re.IGNORECASE)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class NewComplaint:
     """A complaint to open for one message."""
 
@@ -62,25 +62,6 @@ class NewComplaint:
         )
 
 
-_T = TypeVar("_T")
-
-
-class _once(Generic[_T]):  # noqa: N801 - used as a decorator, like cached_property
-    """Work an attribute out on first use and keep it, as cached_property does.
-
-    Without its lock: Python 3.11's cached_property takes one at every first
-    use, which costs more than most of the parts it guards here.
-    """
-
-    def __init__(self, compute: Callable[[Any], _T]) -> None:
-        self._compute = compute
-        self._name = compute.__name__
-
-    def __get__(self, instance: object, owner: type | None = None) -> _T:
-        value = instance.__dict__[self._name] = self._compute(instance)
-        return value
-
-
 class Reading:
     """What a message's text says, each part worked out on first use.
 
@@ -93,27 +74,27 @@ class Reading:
         self.text = text
         self.found = found
 
-    @_once
+    @lazy.once
     def echo(self) -> bool:
         return bool(_ECHO.match(self.text))
 
-    @_once
+    @lazy.once
     def head(self) -> commands.Command | None:
         return commands.parse_head(self.text)
 
-    @_once
+    @lazy.once
     def citizen(self) -> commands.Command | None:
         return commands.parse_citizen(self.text)
 
-    @_once
+    @lazy.once
     def not_fixed(self) -> bool:
         return commands.says_not_fixed(self.text)
 
-    @_once
+    @lazy.once
     def quoted(self) -> str | None:
         return commands.quoted_ticket(self.text)
 
-    @_once
+    @lazy.once
     def parts(self) -> identity.Split:
         return identity.split(self.text)
 

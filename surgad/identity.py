@@ -12,8 +12,8 @@ script's digits is replaced too, though not stored as the NIK.
 
 from __future__ import annotations
 
-import dataclasses
 import re
+from typing import NamedTuple
 
 from surgad import numerals
 
@@ -23,8 +23,7 @@ _NAME = re.compile(r"[^\W\d_][\w.' -]{0,58}", re.UNICODE)
 REDACTED = "[NIK]"
 
 
-@dataclasses.dataclass(frozen=True)
-class Split:
+class Split(NamedTuple):
     """A message's text with the identity parts taken out."""
 
     body: str

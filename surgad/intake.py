@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
-from surgad import codec, phone
+from surgad import codec, lazy, phone
 from surgad.db import models
 
 GAP = " [...] "
@@ -35,7 +35,7 @@ class InboxRow:
     sms_class: int
     recipient: str = ""  # PhoneID of the gammu-smsd (modem) that received it
 
-    @functools.cached_property
+    @lazy.once
     def key(self) -> str:
         """Return what identifies the SMS as the network delivered it.
 
@@ -57,8 +57,7 @@ class InboxRow:
         return f"{digits}{self.sender[-12:]:>12}{digest[:14]}"
 
 
-@dataclasses.dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     """One citizen SMS, rebuilt from one or more inbox rows."""
 
     rows: tuple[InboxRow, ...]
@@ -69,8 +68,7 @@ class Message:
     concat_key: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class Settled:
+class Settled(NamedTuple):
     """An inbox row that ends here, without becoming a message."""
 
     row: InboxRow

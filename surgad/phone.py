@@ -169,6 +169,7 @@ def _country_code(digits: str) -> str:
     return ""
 
 
+@functools.cache  # at most 999 codes; asked for every forwarded complaint
 def _is_country_code(code: str) -> bool:
     """Tell whether phonenumbers knows ``code`` as a country calling code."""
     region = phonenumbers.region_code_for_country_code(int(code))
