@@ -116,6 +116,16 @@ def _share(inbox: sa.Table, index: int, count: int, dialect: str) -> Any:
     return sa.or_(single, inbox.c.UDH != "") if index == 0 else single
 
 
+def waiting(tables: gammu.Tables, partition: tuple[int, int], dialect: str) -> sa.Select[Any]:
+    """Select one unprocessed row of a worker's share, if there is any."""
+    inbox = tables.inbox
+    query = sa.select(sa.literal(1)).select_from(inbox).where(tables.unprocessed())
+    index, count = partition
+    if count > 1:
+        query = query.where(_share(inbox, index, count, dialect))
+    return query.limit(1)
+
+
 def _claim_by_id(
     conn: sa.Connection,
     tables: gammu.Tables,

@@ -26,6 +26,7 @@ EXAMPLE_FILE = {"sqlite": "sqlite.sql", "postgresql": "pgsql.sql", "mysql": "mys
 GAMMU_TABLES = ("gammu", "inbox", "outbox", "outbox_multipart", "phones", "sentitems")
 SERVERS = pytest.mark.parametrize("backend", databases.SERVER_BACKENDS)
 POSTGRESQL = pytest.mark.parametrize("backend", ["postgresql"])
+MYSQL = pytest.mark.parametrize("backend", ["mysql"])
 
 
 @pytest.fixture
@@ -518,6 +519,34 @@ def test_notification_wakes_only_the_worker_whose_share_it_is(engine: sa.Engine)
         assert owner.wait(30) is True
         assert time.monotonic() - started < 1
         assert other.wait(0.3) is False  # slept to its safety poll instead
+
+
+@MYSQL
+def test_peek_sees_the_unprocessed_rows_of_its_own_share(engine: sa.Engine) -> None:
+    """On MariaDB an idle worker peeks before a claim pass: the peek says yes
+    for an unprocessed row in its share only, and yes when it cannot tell."""
+    tables = gammu.tables("mysql")
+    row = inbox_rows(1)[0]
+    with engine.connect() as conn:
+        owner_index = conn.execute(
+            sa.text("SELECT crc32(:number) % 2"), {"number": row["SenderNumber"]}
+        ).scalar_one()
+    owner, other = (
+        notify.Peek(engine, inbox.waiting(tables, (index, 2), "mysql"))
+        for index in (owner_index, 1 - owner_index)
+    )
+    assert not owner.any_waiting() and not other.any_waiting()
+    store(engine, [row])
+    assert owner.any_waiting() and not other.any_waiting()
+    with engine.begin() as conn:
+        assert inbox.mark_processed(conn, tables, [conn.execute(
+            sa.text("SELECT MAX(ID) FROM inbox")).scalar_one()]) == 1
+    assert not owner.any_waiting()
+    owner.close()
+    other.close()
+    unreachable = db_engine.create("mysql+pymysql://root@127.0.0.1:1/test")
+    assert notify.Peek(unreachable, inbox.waiting(tables, (0, 1), "mysql")).any_waiting()
+    unreachable.dispose()
 
 
 @POSTGRESQL
