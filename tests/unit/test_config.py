@@ -123,6 +123,25 @@ def test_unusable_database_url_names_database_url(
     assert "secret" not in str(error)
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("sqlite://", "names no database file"),
+        ("sqlite:///", "names no database file"),
+        ("sqlite:///:memory:", "an in-memory database"),
+    ],
+)
+def test_sqlite_url_without_a_file_is_refused(
+    shipped: Path, tmp_path: Path, url: str, problem: str
+) -> None:
+    """gammu-smsd and surgad share one SQLite file: a URL must name it."""
+    site = local(tmp_path, f'[database]\nurl = "{url}"\n')
+    error = load_error(shipped, site)
+    assert (error.path, error.key) == (str(site), "database.url")
+    assert problem in error.problem
+    assert "gammu-smsd" in error.problem
+
+
 def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
     """A broken file is reported as such, with its path."""
     broken = local(tmp_path, "[service\nworkers = 2\n")
