@@ -113,6 +113,13 @@ def _sqlite_file_problem(database: str | None) -> str | None:
             "an in-memory database cannot be shared with gammu-smsd; name the "
             f"file they share (write {_SQLITE_EXAMPLE})"
         )
+    if not database.startswith("/"):
+        # Relative to whichever directory the command runs in: each run could
+        # open a different, new file, none of them the one gammu-smsd writes.
+        return (
+            f"the SQLite file needs an absolute path, not {shown(database)} "
+            f"(four slashes: {_SQLITE_EXAMPLE})"
+        )
     return None
 
 

@@ -142,6 +142,15 @@ def test_sqlite_url_without_a_file_is_refused(
     assert "gammu-smsd" in error.problem
 
 
+@pytest.mark.parametrize("path", ["smsd.db", "var/smsd.db", "~/smsd.db"])
+def test_relative_sqlite_path_is_refused(shipped: Path, tmp_path: Path, path: str) -> None:
+    """A relative SQLite path would depend on the working directory: refused."""
+    site = local(tmp_path, f'[database]\nurl = "sqlite:///{path}"\n')
+    error = load_error(shipped, site)
+    assert (error.path, error.key) == (str(site), "database.url")
+    assert "absolute path" in error.problem and repr(path) in error.problem
+
+
 def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
     """A broken file is reported as such, with its path."""
     broken = local(tmp_path, "[service\nworkers = 2\n")
