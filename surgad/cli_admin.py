@@ -7,11 +7,10 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import math
 
 import click
 
-from surgad import cli_state, clock, directory, errors, phone
+from surgad import cli_state, clock, config, directory, errors, phone
 from surgad import modems as surgad_modems
 from surgad import report as report_module
 from surgad.cli_state import State, pass_state
@@ -64,16 +63,21 @@ def units_list(state: State, as_json: bool) -> None:
     cli_state.emit(rows, as_json, ["code", "name", "deadline_hours", "heads"], "no units")
 
 
+def _deadline_hours(ctx: click.Context, param: click.Parameter, hours: float) -> float:
+    """Refuse the hours the unit file would refuse, in the same words."""
+    if problem := config.deadline_problem(hours):
+        raise click.BadParameter(problem, ctx, param)
+    return hours
+
+
 # A negative number of hours is a bad HOURS, not an unknown option "-1".
 @units.command("set-deadline", context_settings={"ignore_unknown_options": True})
 @click.argument("unit")
-@click.argument("hours", type=click.FloatRange(0.01, 24 * 60))
+@click.argument("hours", type=float, callback=_deadline_hours)
 @pass_state
 def units_set_deadline(state: State, unit: str, hours: float) -> None:
     """Set how many hours a unit has to follow up new complaints."""
     code = _code(unit, state)
-    if not math.isfinite(hours):
-        raise click.BadParameter("must be a number of hours", param_hint="HOURS")
     with db_engine.writing(state.engine()) as conn:
         db_directory.set_deadline(conn, code, hours, cli_state.actor(), clock.utc_now())
     click.echo(f"{code}: deadline {hours:g} hours for new complaints")

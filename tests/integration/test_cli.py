@@ -16,6 +16,7 @@ import structlog
 from surgad import actions, config, tickets
 from surgad.db import engine as db_engine
 from surgad.db import models, outbox
+from surgad.errors import ConfigError
 from tests.integration import databases
 from tests.integration.conftest import TZ, Line, run_cli, write_config
 from tests.integration.test_crash import insert_like_gammu
@@ -74,9 +75,32 @@ def test_negative_deadline_is_a_bad_hours_value(make_line: Callable[..., Line]) 
     result = line.cli("units", "set-deadline", "PUPR", "-1", check=False)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
-    assert "'HOURS': -1.0 is not in the range" in result.stderr
+    assert "'HOURS': must be between 0.0001 and 1440 hours, got -1.0" in result.stderr
     units = json.loads(line.cli("units", "list", "--json").stdout)
     assert {unit["code"]: unit["deadline_hours"] for unit in units}["PUPR"] == 24
+
+
+def test_unit_file_and_cli_take_the_same_deadlines(
+    tmp_path: Path, make_line: Callable[..., Line]
+) -> None:
+    """A deadline the unit file refuses, ``units set-deadline`` refuses, and back."""
+    line = make_line(with_gammu=False)
+    for hours in (0.00005, 0.005, 24, 1440, 1441, float("nan")):
+        directory = tmp_path / f"deadline-{hours}"
+        directory.mkdir()
+        site = write_config(directory, "sqlite:////unused.db", deadline_hours=hours)
+        try:
+            config.load([site])
+        except ConfigError as exc:
+            assert exc.key.endswith(".deadline_hours") and "between" in exc.problem
+            in_unit_file = False
+        else:
+            in_unit_file = True
+        result = line.cli("units", "set-deadline", "PUPR", str(hours), check=False)
+        assert (result.returncode == 0) == in_unit_file, (hours, result.stderr)
+        if not in_unit_file:
+            assert result.returncode == 2 and result.stderr.count("\n") == 1
+            assert "'HOURS': must be between" in result.stderr
 
 
 def test_removing_a_unit_head(make_line: Callable[..., Line]) -> None:

@@ -54,6 +54,7 @@ def test_site_file_overrides_key_by_key(shipped: Path, tmp_path: Path) -> None:
         ('[mayor]\ndigest_time = "25:00"\n', "mayor.digest_time", "HH:MM"),
         ('[mayor]\ndigest_time = "0٧:3٠"\n', "mayor.digest_time", "HH:MM"),
         ("[deadlines]\nNASA = 3\n", "deadlines.NASA", "unknown unit"),
+        ("[deadlines]\nPDAM = 0\n", "deadlines.PDAM", "between 0.0001 and 1440 hours"),
         ('[mayor]\nnumber = ["+6281200000001"]\n', "mayor.number", "unknown key"),
         ("[servce]\nworkers = 2\n", "servce", "unknown section"),
         ('[service]\nregion = "XX"\n', "service.region", "unknown region"),
