@@ -119,13 +119,28 @@ def _read_toml(
         problem = _open_problem(exc)
         if unopened is not None:
             raise unopened(problem) from None
-        raise ConfigError(str(path), "-", problem) from None
+        raise ConfigError(str(path), None, problem) from None
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError(str(path), "-", "not UTF-8 text") from None
+        raise ConfigError(str(path), None, "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "-", f"not valid TOML: {exc}") from None
+        raise ConfigError(str(path), None, _toml_problem(exc)) from None
+
+
+# How tomllib ends its messages: "Invalid value (at line 2, column 5)".
+_TOML_PLACE = re.compile(
+    r"(?P<what>.*) \(at (?:(?P<place>line \d+, column \d+)|end of document)\)"
+)
+
+
+def _toml_problem(error: tomllib.TOMLDecodeError) -> str:
+    """Say where tomllib stopped reading, then why, in its own words."""
+    found = _TOML_PLACE.fullmatch(str(error))
+    if found is None:
+        return f"not valid TOML: {error}"
+    place = found["place"] or "the end of the file"
+    return f"not valid TOML at {place}: {found['what']}"
 
 
 def _open_problem(error: OSError) -> str:

@@ -152,18 +152,52 @@ def test_relative_sqlite_path_is_refused(shipped: Path, tmp_path: Path, path: st
     assert "absolute path" in error.problem and repr(path) in error.problem
 
 
-def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
-    """A broken file is reported as such, with its path."""
-    broken = local(tmp_path, "[service\nworkers = 2\n")
-    with pytest.raises(ConfigError, match="not valid TOML") as caught:
+def test_toml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> None:
+    """A broken file: its path, where tomllib stopped and why; no key."""
+    broken = local(tmp_path, "[service]\nworkers = 2\n[mayor\n")
+    with pytest.raises(ConfigError) as caught:
         config.load([broken])
-    assert caught.value.path == str(broken)
+    assert caught.value.key is None
+    assert str(caught.value) == (
+        f"{broken}: not valid TOML at line 3, column 7: "
+        "Expected ']' at the end of a table declaration"
+    )
 
 
-def test_missing_file(tmp_path: Path) -> None:
-    """A config file that does not exist is named."""
-    with pytest.raises(ConfigError, match="file not found"):
-        config.load([tmp_path / "absent.toml"])
+def test_toml_cut_short_says_where(tmp_path: Path) -> None:
+    """A file that ends inside a value is broken at its end."""
+    broken = local(tmp_path, '[database]\nurl = "sqlite:////var/lib')
+    with pytest.raises(ConfigError) as caught:
+        config.load([broken])
+    assert str(caught.value) == (
+        f"{broken}: not valid TOML at the end of the file: Unterminated string"
+    )
+
+
+def test_toml_syntax_error_in_the_unit_file_names_the_unit_file(shipped: Path) -> None:
+    """The unit file is named with the place of the mistake, not the config file."""
+    units = shipped.parent / "units-kediri.toml"
+    units.write_text('triage_unit = "TRIASE"\n\n[units.PUPR\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped])
+    assert caught.value.key is None
+    assert str(caught.value).startswith(f"{units}: not valid TOML at line 3, column 12: ")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"), [(None, "file not found"), (b"a = '\xff'\n", "not UTF-8 text")]
+)
+def test_unreadable_file_is_named_without_a_key(
+    tmp_path: Path, content: bytes | None, problem: str
+) -> None:
+    """A config file that is not there or not text: its path and the problem only."""
+    path = tmp_path / "surgad.toml"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        config.load([path])
+    assert caught.value.key is None
+    assert str(caught.value) == f"{path}: {problem}"
 
 
 @pytest.mark.parametrize(
