@@ -18,7 +18,13 @@ from surgad.db import engine as db_engine
 from surgad.db import models, outbox
 from surgad.errors import ConfigError
 from tests.integration import databases
-from tests.integration.conftest import TZ, Line, run_cli, write_config
+from tests.integration.conftest import (
+    TZ,
+    Line,
+    run_cli,
+    run_cli_at_terminal,
+    write_config,
+)
 from tests.integration.test_crash import insert_like_gammu
 
 
@@ -232,6 +238,31 @@ def test_note_too_long_for_the_citizens_sms_is_refused(
 
     line.cli("complaints", "note", ticket, "--note", "sedang dikerjakan " * 44)
     assert len(line.queued()) == queued + 1
+
+
+def test_staff_at_a_terminal_see_only_the_answer(make_line: Callable[..., Line]) -> None:
+    """At a terminal a change prints its answer alone; elsewhere its event is logged.
+
+    Piped or redirected (cron, scripts, a systemd unit), stderr still gets the
+    complaint_changed event for the audit trail; an error stays one line.
+    """
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    acked = run_cli_at_terminal(line.config, "complaints", "ack", ticket)
+    assert acked.returncode == 0, acked.stderr
+    assert acked.stdout == f"ticket {ticket} acknowledged; citizen notified\n"
+    assert acked.stderr == ""
+
+    again = run_cli_at_terminal(line.config, "complaints", "ack", ticket)
+    assert again.returncode == 6
+    assert again.stderr.startswith("surgad: error:") and again.stderr.count("\n") == 1
+
+    noted = line.cli("complaints", "note", ticket, "--note", "sedang dikerjakan")
+    assert noted.stdout == f"ticket {ticket} noted\n"
+    event = json.loads(noted.stderr)
+    assert (event["event"], event["action"], event["ticket"]) == (
+        "complaint_changed", "progress", ticket
+    )
 
 
 def test_change_is_logged_only_once_committed(make_line: Callable[..., Line]) -> None:
