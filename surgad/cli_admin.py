@@ -17,7 +17,7 @@ from surgad.cli_state import State, pass_state
 from surgad.db import complaints as db_complaints
 from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
-from surgad.db import gammu, history
+from surgad.db import gammu, history, models
 from surgad.db import inbox as db_inbox
 from surgad.db import modems as db_modems
 
@@ -139,13 +139,21 @@ def senders() -> None:
 
 @senders.command("block")
 @click.argument("number")
-@click.option("--reason", default=None, help="Why (recorded).")
+@click.option(
+    "--reason",
+    callback=cli_state.bounded_text(
+        "the reason", "the blocked sender's record", models.BLOCK_REASON_LENGTH
+    ),
+    help=f"Why (recorded; at most {models.BLOCK_REASON_LENGTH} characters).",
+)
 @pass_state
 def senders_block(state: State, number: str, reason: str | None) -> None:
     """Block a number."""
     e164 = _number(number, state)
     with db_engine.writing(state.engine()) as conn:
-        done = db_directory.block(conn, e164, cli_state.actor(), reason, clock.utc_now())
+        done = db_directory.block(
+            conn, e164, cli_state.actor(), reason or None, clock.utc_now()
+        )
     click.echo(f"{e164} {'blocked' if done else 'was already blocked'}")
 
 

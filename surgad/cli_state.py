@@ -8,6 +8,7 @@ import getpass
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -51,6 +52,36 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+TextCheck = Callable[[click.Context, click.Parameter, str | None], str | None]
+
+
+def bounded_text(what: str, holder: str, limit: int, empty: bool = True) -> TextCheck:
+    """Return an option callback for a free text in an SMS or a record.
+
+    Whitespace runs become one space. A text longer than what holds it is
+    refused with its length and the limit, so staff can shorten it rather
+    than have it cut or fail to store.
+    """
+
+    def check(
+        ctx: click.Context, param: click.Parameter, value: str | None
+    ) -> str | None:
+        if value is None:
+            return None
+        text = " ".join(value.split())
+        if not text and not empty:
+            raise click.BadParameter(f"{what} must not be empty", ctx, param)
+        if len(text) > limit:
+            raise click.BadParameter(
+                f"{what} is {len(text):,} characters; {holder} takes at most {limit}",
+                ctx,
+                param,
+            )
+        return text
+
+    return check
 
 
 def actor() -> str:

@@ -240,6 +240,23 @@ def test_note_too_long_for_the_citizens_sms_is_refused(
     assert len(line.queued()) == queued + 1
 
 
+def test_block_reason_too_long_for_its_record_is_refused(
+    make_line: Callable[..., Line],
+) -> None:
+    """A block reason over 200 characters: one line with its length; nothing blocked."""
+    line = make_line(with_gammu=False)
+    number = "081234567890"
+    result = line.cli("senders", "block", number, "--reason", "x" * 5000, check=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "5,000 characters" in result.stderr and "at most 200" in result.stderr
+    assert json.loads(line.cli("senders", "list", "--json").stdout) == []
+
+    line.cli("senders", "block", number, "--reason", "y" * 200)
+    (blocked,) = json.loads(line.cli("senders", "list", "--json").stdout)
+    assert blocked["reason"] == "y" * 200
+
+
 def test_staff_at_a_terminal_see_only_the_answer(make_line: Callable[..., Line]) -> None:
     """At a terminal a change prints its answer alone; elsewhere its event is logged.
 
