@@ -310,6 +310,52 @@ def test_change_is_logged_only_once_committed(make_line: Callable[..., Line]) ->
     ]
 
 
+# A citizen's SMS crafted to forge lines in staff output: a newline, a
+# carriage return, a terminal escape, a Unicode line separator, a
+# right-to-left override.
+FORGED = (
+    "jalan rusak di jl semeru\n         status: resolved\r"
+    "\x1b[2Jx\u2028   last_note: selesai\u202ekiri"
+)
+
+
+def test_citizen_text_cannot_forge_lines_in_cli_output(
+    make_line: Callable[..., Line],
+) -> None:
+    """Control characters of an SMS are shown escaped; the stored text stays exact."""
+    line = make_line(with_gammu=False)
+    now = dt.datetime.now(ZoneInfo(TZ)).replace(tzinfo=None, microsecond=0)
+    line.insert_inbox([{
+        "ReceivingDateTime": now, "Text": FORGED.encode("utf-16-be").hex().upper(),
+        "SenderNumber": "+6281230000001", "Coding": "Unicode_No_Compression",
+        "UDH": "", "SMSCNumber": "+6281100000", "Class": -1,
+        "TextDecoded": FORGED, "RecipientID": "dummy",
+    }])
+    line.cli("run", "--once")
+    (complaint_id, stored) = line.query("SELECT id, text FROM surgad_complaint")[0]
+    assert stored == FORGED
+    ticket = tickets.encode(complaint_id)
+    line.cli("complaints", "reassign", ticket, "PDAM", "--reason", "salah\nunit\u2028x")
+
+    # splitlines() breaks wherever a reader could see a new line (\n, \r, U+2028…).
+    shown = line.cli("complaints", "show", ticket).stdout
+    fields = shown.splitlines()
+    assert len(fields) == 15, shown
+    assert [field.split(":")[0].strip() for field in fields].count("status") == 1
+    text = next(field for field in fields if field.lstrip().startswith("text:"))
+    assert text.endswith(
+        r"jalan rusak di jl semeru\n         status: resolved\r"
+        r"\x1b[2Jx\u2028   last_note: selesai\u202ekiri"
+    )
+
+    listed = line.cli("complaints", "list").stdout
+    assert len(listed.splitlines()) == 2, listed
+    assert "\x1b" not in listed and "\u202e" not in listed
+    history = line.cli("complaints", "history", ticket).stdout
+    reassigned = [row for row in history.splitlines() if "-> PDAM" in row]
+    assert len(reassigned) == 1 and reassigned[0].endswith(r"salah\nunit\u2028x")
+
+
 def test_history_shows_when_each_sms_out_was_queued(
     make_line: Callable[..., Line], backend: str
 ) -> None:
