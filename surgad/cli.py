@@ -44,18 +44,18 @@ from surgad.errors import ExitCode, SurgadError
 )
 @click.option(
     "--log-level",
-    default="info",
     envvar="SURGAD_LOG_LEVEL",
-    show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Default: info; warning for a staff command whose stderr is a terminal.",
 )
 @click.version_option(package_name="surgad")
 @click.pass_context
-def cli(ctx: click.Context, paths: tuple[Path, ...], log_level: str) -> None:
+def cli(ctx: click.Context, paths: tuple[Path, ...], log_level: str | None) -> None:
     """SMS complaint line on gammu-smsd: route, forward, escalate."""
     # Staff commands keep stdout for their output; `run` logs to stdout below.
-    logs.setup(log_level, sys.stderr)
-    ctx.obj = cli_state.State(list(paths) or config.default_paths(), log_level)
+    logs.setup(logs.staff_level(log_level, sys.stderr), sys.stderr)
+    paths_or_default = list(paths) or config.default_paths()
+    ctx.obj = cli_state.State(paths_or_default, log_level or "info")
 
 
 @cli.command()

@@ -7,18 +7,17 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import math
 
 import click
 
-from surgad import cli_state, clock, directory, errors, phone
+from surgad import cli_state, clock, config, directory, errors, phone
 from surgad import modems as surgad_modems
 from surgad import report as report_module
 from surgad.cli_state import State, pass_state
 from surgad.db import complaints as db_complaints
 from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
-from surgad.db import gammu, history
+from surgad.db import gammu, history, models
 from surgad.db import inbox as db_inbox
 from surgad.db import modems as db_modems
 
@@ -64,16 +63,21 @@ def units_list(state: State, as_json: bool) -> None:
     cli_state.emit(rows, as_json, ["code", "name", "deadline_hours", "heads"], "no units")
 
 
+def _deadline_hours(ctx: click.Context, param: click.Parameter, hours: float) -> float:
+    """Refuse the hours the unit file would refuse, in the same words."""
+    if problem := config.deadline_problem(hours):
+        raise click.BadParameter(problem, ctx, param)
+    return hours
+
+
 # A negative number of hours is a bad HOURS, not an unknown option "-1".
 @units.command("set-deadline", context_settings={"ignore_unknown_options": True})
 @click.argument("unit")
-@click.argument("hours", type=click.FloatRange(0.01, 24 * 60))
+@click.argument("hours", type=float, callback=_deadline_hours)
 @pass_state
 def units_set_deadline(state: State, unit: str, hours: float) -> None:
     """Set how many hours a unit has to follow up new complaints."""
     code = _code(unit, state)
-    if not math.isfinite(hours):
-        raise click.BadParameter("must be a number of hours", param_hint="HOURS")
     with db_engine.writing(state.engine()) as conn:
         db_directory.set_deadline(conn, code, hours, cli_state.actor(), clock.utc_now())
     click.echo(f"{code}: deadline {hours:g} hours for new complaints")
@@ -135,13 +139,21 @@ def senders() -> None:
 
 @senders.command("block")
 @click.argument("number")
-@click.option("--reason", default=None, help="Why (recorded).")
+@click.option(
+    "--reason",
+    callback=cli_state.bounded_text(
+        "the reason", "the blocked sender's record", models.BLOCK_REASON_LENGTH
+    ),
+    help=f"Why (recorded; at most {models.BLOCK_REASON_LENGTH} characters).",
+)
 @pass_state
 def senders_block(state: State, number: str, reason: str | None) -> None:
     """Block a number."""
     e164 = _number(number, state)
     with db_engine.writing(state.engine()) as conn:
-        done = db_directory.block(conn, e164, cli_state.actor(), reason, clock.utc_now())
+        done = db_directory.block(
+            conn, e164, cli_state.actor(), reason or None, clock.utc_now()
+        )
     click.echo(f"{e164} {'blocked' if done else 'was already blocked'}")
 
 

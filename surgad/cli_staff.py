@@ -111,36 +111,31 @@ def ack(state: State, ticket: str) -> None:
     _run(state, ticket, actions.accept, "acknowledged; citizen notified")
 
 
-def _check_note(note: str) -> None:
-    """Refuse a note that is empty or too long for the citizen's SMS."""
-    length = len(" ".join(note.split()))  # as the SMS will carry it
-    if not length:
-        raise click.BadParameter("the note must not be empty", param_hint="--note")
-    if length > messages.MAX_QUOTED:
-        raise click.BadParameter(
-            f"the note is {length:,} characters; the citizen's SMS takes at most "
-            f"{messages.MAX_QUOTED}",
-            param_hint="--note",
-        )
+# A note as the citizen's SMS will carry it, refused when empty or too long.
+_NOTE = cli_state.bounded_text(
+    "the note", "the citizen's SMS", messages.MAX_QUOTED, empty=False
+)
 
 
 @complaints.command("note")
 @click.argument("ticket")
-@click.option("--note", required=True, help="Progress note; sent to the citizen.")
+@click.option(
+    "--note", required=True, callback=_NOTE, help="Progress note; sent to the citizen."
+)
 @pass_state
 def note(state: State, ticket: str, note: str) -> None:
     """Record progress; the citizen is told."""
-    _check_note(note)
     _run(state, ticket, lambda act, c: actions.progress(act, c, note), "noted")
 
 
 @complaints.command("resolve")
 @click.argument("ticket")
-@click.option("--note", required=True, help="What was done; sent to the citizen.")
+@click.option(
+    "--note", required=True, callback=_NOTE, help="What was done; sent to the citizen."
+)
 @pass_state
 def resolve(state: State, ticket: str, note: str) -> None:
     """Resolve a complaint and send the citizen the resolution SMS."""
-    _check_note(note)
     _run(state, ticket, lambda act, c: actions.resolve(act, c, note),
          "resolved; citizen notified")
 

@@ -8,6 +8,7 @@ import getpass
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -53,17 +54,65 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+TextCheck = Callable[[click.Context, click.Parameter, str | None], str | None]
+
+
+def bounded_text(what: str, holder: str, limit: int, empty: bool = True) -> TextCheck:
+    """Return an option callback for a free text in an SMS or a record.
+
+    Whitespace runs become one space. A text longer than what holds it is
+    refused with its length and the limit, so staff can shorten it rather
+    than have it cut or fail to store.
+    """
+
+    def check(
+        ctx: click.Context, param: click.Parameter, value: str | None
+    ) -> str | None:
+        if value is None:
+            return None
+        text = " ".join(value.split())
+        if not text and not empty:
+            raise click.BadParameter(f"{what} must not be empty", ctx, param)
+        if len(text) > limit:
+            raise click.BadParameter(
+                f"{what} is {len(text):,} characters; {holder} takes at most {limit}",
+                ctx,
+                param,
+            )
+        return text
+
+    return check
+
+
 def actor() -> str:
     """Name the person at the keyboard, also behind sudo."""
     return os.environ.get("SUDO_USER") or getpass.getuser()
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# What a citizen's SMS could use to forge lines in staff output, drive the
+# terminal or reorder what it shows: C0 and C1 controls, DEL, the Unicode line
+# and paragraph separators, and the bidirectional marks and overrides. Joiners
+# and variation selectors stay: emoji and scripts need them.
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(found: re.Match[str]) -> str:
+    char = found.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: object) -> str:
-    """Neutralise control characters (a citizen's SMS must not drive a terminal)."""
-    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(text))
+    """Show a text on one line: control characters as escapes such as ``\\n``.
+
+    Only for what people read; the stored text, and ``--json``, stay exact.
+    """
+    return _UNSAFE.sub(_escaped, str(text))
 
 
 def emit(
@@ -82,8 +131,7 @@ def table(rows: list[dict[str, object]], columns: list[str], empty: str) -> None
         click.echo(empty)
         return
     cells = [
-        {col: "" if row[col] is None else printable(row[col]).replace("\n", " ")
-         for col in columns}
+        {col: "" if row[col] is None else printable(row[col]) for col in columns}
         for row in rows
     ]
     widths = {col: max(len(col), *(len(cell[col]) for cell in cells)) for col in columns}

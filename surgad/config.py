@@ -26,6 +26,21 @@ from surgad.errors import ConfigError
 
 ENV_VAR = "SURGAD_CONFIG"
 
+# A unit's deadline in hours, wherever it is set: the unit file, [deadlines] or
+# `surgad units set-deadline`. The tests and the demo need deadlines of seconds.
+DEADLINE_HOURS_MIN = 0.0001
+DEADLINE_HOURS_MAX = 24 * 60.0
+
+
+def deadline_problem(hours: float) -> str | None:
+    """Say what is wrong with a unit's deadline in hours; None if it is fine."""
+    if DEADLINE_HOURS_MIN <= hours <= DEADLINE_HOURS_MAX:  # False for nan
+        return None
+    return (
+        f"must be between {DEADLINE_HOURS_MIN:g} and {DEADLINE_HOURS_MAX:g} hours, "
+        f"got {errors.cut(str(hours))}"
+    )
+
 
 @dataclasses.dataclass(frozen=True)
 class Unit:
@@ -104,13 +119,28 @@ def _read_toml(
         problem = _open_problem(exc)
         if unopened is not None:
             raise unopened(problem) from None
-        raise ConfigError(str(path), "-", problem) from None
+        raise ConfigError(str(path), None, problem) from None
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError(str(path), "-", "not UTF-8 text") from None
+        raise ConfigError(str(path), None, "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "-", f"not valid TOML: {exc}") from None
+        raise ConfigError(str(path), None, _toml_problem(exc)) from None
+
+
+# How tomllib ends its messages: "Invalid value (at line 2, column 5)".
+_TOML_PLACE = re.compile(
+    r"(?P<what>.*) \(at (?:(?P<place>line \d+, column \d+)|end of document)\)"
+)
+
+
+def _toml_problem(error: tomllib.TOMLDecodeError) -> str:
+    """Say where tomllib stopped reading, then why, in its own words."""
+    found = _TOML_PLACE.fullmatch(str(error))
+    if found is None:
+        return f"not valid TOML: {error}"
+    place = found["place"] or "the end of the file"
+    return f"not valid TOML at {place}: {found['what']}"
 
 
 def _open_problem(error: OSError) -> str:
@@ -202,6 +232,14 @@ class _Reader:
         if not low <= value <= high:
             raise self.fail(key, f"must be between {low} and {high}, got {value}")
         return value
+
+    def deadline_hours(self, key: str) -> float:
+        value = self.get(key, 24)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"must be a number of hours, got {value!r}")
+        if problem := deadline_problem(value):
+            raise self.fail(key, problem)
+        return float(value)
 
     def boolean(self, key: str, default: bool) -> bool:
         value = self.get(key, default)
@@ -384,7 +422,7 @@ def _deadlines(read: _Reader, units: dict[str, Unit]) -> dict[str, Unit]:
     for code in table:
         if code not in units:
             raise read.fail(f"deadlines.{code}", f"unknown unit {code!r}")
-        hours = read.number(f"deadlines.{code}", 24, 0.0001, 24 * 60)
+        hours = read.deadline_hours(f"deadlines.{code}")
         units[code] = dataclasses.replace(units[code], deadline_hours=hours)
     return units
 
@@ -402,8 +440,6 @@ def _units(read: _Reader, region: str) -> dict[str, Unit]:
             name=read.string(f"units.{code}.name"),
             short=read.string(f"units.{code}.short", read.get(f"units.{code}.name")),
             heads=read.numbers(f"units.{code}.heads", region),
-            deadline_hours=read.number(
-                f"units.{code}.deadline_hours", 24, 0.0001, 24 * 60
-            ),
+            deadline_hours=read.deadline_hours(f"units.{code}.deadline_hours"),
         )
     return units

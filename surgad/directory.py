@@ -7,13 +7,12 @@ the CLI; each worker reloads this directory every few seconds.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Mapping
 
 import sqlalchemy as sa
 
-from surgad.config import Settings
+from surgad import config
 from surgad.db import directory as db_directory
 from surgad.errors import NotFoundError, StateError
 
@@ -76,7 +75,7 @@ def remove_head(conn: sa.Connection, unit: str, number: str, force: bool) -> int
     return len(heads) - 1
 
 
-def load(conn: sa.Connection, settings: Settings) -> Directory:
+def load(conn: sa.Connection, settings: config.Settings) -> Directory:
     """Read the directory; the CLI's settings win over the config files."""
     stored = db_directory.heads(conn)
     managed = db_directory.managed_units(conn)
@@ -92,7 +91,7 @@ def load(conn: sa.Connection, settings: Settings) -> Directory:
     deadlines.update({
         code: hours
         for code, hours in db_directory.deadline_settings(conn).items()
-        if math.isfinite(hours) and hours > 0
+        if config.deadline_problem(hours) is None
     })
     blocked = {row["number"] for row in db_directory.blocked_numbers(conn)}
     return Directory(

@@ -38,12 +38,16 @@ class SurgadError(Exception):
 
 
 class ConfigError(SurgadError):
-    """A configuration file is missing, unreadable or holds a bad value."""
+    """A configuration file is missing, unreadable or holds a bad value.
+
+    ``key`` is None when the problem is the file itself (missing, not TOML).
+    """
 
     exit_code = ExitCode.CONFIG
 
-    def __init__(self, path: str, key: str, problem: str) -> None:
-        super().__init__(f"{path}: {key}: {problem}")
+    def __init__(self, path: str, key: str | None, problem: str) -> None:
+        where = path if key is None else f"{path}: {key}"
+        super().__init__(f"{where}: {problem}")
         self.path = path
         self.key = key
         self.problem = problem

@@ -41,6 +41,21 @@ def mask_numbers(
     return event
 
 
+def staff_level(chosen: str | None, stream: TextIO) -> str:
+    """Choose the level of a staff command's events on ``stream`` (its stderr).
+
+    A person at a terminal wants the command's one-line answer, not its
+    events: every change is also recorded in the database with who made it
+    (``complaints history``), so there only warnings and errors show. When
+    stderr is not a terminal (cron, a script, a systemd unit feeding the
+    journal), info events go on as JSON lines, for the audit trail. A level
+    chosen with ``--log-level`` or ``SURGAD_LOG_LEVEL`` wins.
+    """
+    if chosen is not None:
+        return chosen
+    return "warning" if stream.isatty() else "info"
+
+
 def setup(level: str = "info", stream: TextIO | None = None) -> None:
     """Send structured events as JSON lines to stdout (or another stream).
 

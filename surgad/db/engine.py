@@ -82,6 +82,8 @@ def url_problem(url: str) -> str | None:
     if backend == "mysql" and charset != "utf8mb4":
         # Any other connection charset cannot carry emoji: such an SMS would fail.
         return f"charset must be utf8mb4, not {shown(charset)}"
+    if backend == "sqlite" and (problem := _sqlite_file_problem(parsed.database)):
+        return problem
     wanted = _DRIVERS[backend]
     try:
         dialect = parsed.get_dialect()
@@ -93,6 +95,31 @@ def url_problem(url: str) -> str | None:
         dialect.import_dbapi()
     except ImportError:
         return f"the {wanted} driver is not installed: pip install 'surgad[{backend}]'"
+    return None
+
+
+_SQLITE_EXAMPLE = "sqlite:////var/lib/surgad/smsd.db"
+
+
+def _sqlite_file_problem(database: str | None) -> str | None:
+    """Say why a SQLite URL names no file gammu-smsd could share; None if it does."""
+    if not database:
+        return (
+            "names no database file; gammu-smsd and surgad must share one "
+            f"(write {_SQLITE_EXAMPLE})"
+        )
+    if database == ":memory:":
+        return (
+            "an in-memory database cannot be shared with gammu-smsd; name the "
+            f"file they share (write {_SQLITE_EXAMPLE})"
+        )
+    if not database.startswith("/"):
+        # Relative to whichever directory the command runs in: each run could
+        # open a different, new file, none of them the one gammu-smsd writes.
+        return (
+            f"the SQLite file needs an absolute path, not {shown(database)} "
+            f"(four slashes: {_SQLITE_EXAMPLE})"
+        )
     return None
 
 

@@ -128,6 +128,9 @@ class UnitSetting(SQLModel, table=True):
     changed_by: str = Field(max_length=64)
 
 
+BLOCK_REASON_LENGTH = 200  # characters of a blocked sender's reason
+
+
 class BlockedSender(SQLModel, table=True):
     """A number whose SMS are stored but never answered nor forwarded."""
 
@@ -136,7 +139,7 @@ class BlockedSender(SQLModel, table=True):
     number: str = Field(primary_key=True, max_length=32)
     blocked_at: dt.datetime = _utc()
     blocked_by: str = Field(max_length=64)
-    reason: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=BLOCK_REASON_LENGTH)
 
 
 class AutoReply(SQLModel, table=True):

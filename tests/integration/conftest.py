@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import functools
 import os
+import pty
 import re
 import shutil
 import signal
@@ -105,6 +106,38 @@ def run_cli(
     )
     if check and result.returncode != 0:
         pytest.fail(f"surgad {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+def run_cli_at_terminal(
+    config: Path, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the surgad CLI with its stderr on a terminal, as a person at one sees it.
+
+    stdout is captured as usual; stderr is read back from the terminal, with
+    the terminal's line ends turned back into plain ones.
+    """
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "surgad", "--config", str(config), *args],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=timeout,
+            env=_env(),
+        )
+    finally:
+        os.close(follower)
+    shown = bytearray()
+    try:
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    except OSError:  # EIO: nothing is left and the other end is closed
+        pass
+    finally:
+        os.close(leader)
+    result.stderr = shown.decode("utf-8").replace("\r\n", "\n")
     return result
 
 

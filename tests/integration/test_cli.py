@@ -16,8 +16,15 @@ import structlog
 from surgad import actions, config, tickets
 from surgad.db import engine as db_engine
 from surgad.db import models, outbox
+from surgad.errors import ConfigError
 from tests.integration import databases
-from tests.integration.conftest import TZ, Line, run_cli, write_config
+from tests.integration.conftest import (
+    TZ,
+    Line,
+    run_cli,
+    run_cli_at_terminal,
+    write_config,
+)
 from tests.integration.test_crash import insert_like_gammu
 
 
@@ -74,9 +81,32 @@ def test_negative_deadline_is_a_bad_hours_value(make_line: Callable[..., Line]) 
     result = line.cli("units", "set-deadline", "PUPR", "-1", check=False)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
-    assert "'HOURS': -1.0 is not in the range" in result.stderr
+    assert "'HOURS': must be between 0.0001 and 1440 hours, got -1.0" in result.stderr
     units = json.loads(line.cli("units", "list", "--json").stdout)
     assert {unit["code"]: unit["deadline_hours"] for unit in units}["PUPR"] == 24
+
+
+def test_unit_file_and_cli_take_the_same_deadlines(
+    tmp_path: Path, make_line: Callable[..., Line]
+) -> None:
+    """A deadline the unit file refuses, ``units set-deadline`` refuses, and back."""
+    line = make_line(with_gammu=False)
+    for hours in (0.00005, 0.005, 24, 1440, 1441, float("nan")):
+        directory = tmp_path / f"deadline-{hours}"
+        directory.mkdir()
+        site = write_config(directory, "sqlite:////unused.db", deadline_hours=hours)
+        try:
+            config.load([site])
+        except ConfigError as exc:
+            assert exc.key.endswith(".deadline_hours") and "between" in exc.problem
+            in_unit_file = False
+        else:
+            in_unit_file = True
+        result = line.cli("units", "set-deadline", "PUPR", str(hours), check=False)
+        assert (result.returncode == 0) == in_unit_file, (hours, result.stderr)
+        if not in_unit_file:
+            assert result.returncode == 2 and result.stderr.count("\n") == 1
+            assert "'HOURS': must be between" in result.stderr
 
 
 def test_removing_a_unit_head(make_line: Callable[..., Line]) -> None:
@@ -210,6 +240,48 @@ def test_note_too_long_for_the_citizens_sms_is_refused(
     assert len(line.queued()) == queued + 1
 
 
+def test_block_reason_too_long_for_its_record_is_refused(
+    make_line: Callable[..., Line],
+) -> None:
+    """A block reason over 200 characters: one line with its length; nothing blocked."""
+    line = make_line(with_gammu=False)
+    number = "081234567890"
+    result = line.cli("senders", "block", number, "--reason", "x" * 5000, check=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "5,000 characters" in result.stderr and "at most 200" in result.stderr
+    assert json.loads(line.cli("senders", "list", "--json").stdout) == []
+
+    line.cli("senders", "block", number, "--reason", "y" * 200)
+    (blocked,) = json.loads(line.cli("senders", "list", "--json").stdout)
+    assert blocked["reason"] == "y" * 200
+
+
+def test_staff_at_a_terminal_see_only_the_answer(make_line: Callable[..., Line]) -> None:
+    """At a terminal a change prints its answer alone; elsewhere its event is logged.
+
+    Piped or redirected (cron, scripts, a systemd unit), stderr still gets the
+    complaint_changed event for the audit trail; an error stays one line.
+    """
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    acked = run_cli_at_terminal(line.config, "complaints", "ack", ticket)
+    assert acked.returncode == 0, acked.stderr
+    assert acked.stdout == f"ticket {ticket} acknowledged; citizen notified\n"
+    assert acked.stderr == ""
+
+    again = run_cli_at_terminal(line.config, "complaints", "ack", ticket)
+    assert again.returncode == 6
+    assert again.stderr.startswith("surgad: error:") and again.stderr.count("\n") == 1
+
+    noted = line.cli("complaints", "note", ticket, "--note", "sedang dikerjakan")
+    assert noted.stdout == f"ticket {ticket} noted\n"
+    event = json.loads(noted.stderr)
+    assert (event["event"], event["action"], event["ticket"]) == (
+        "complaint_changed", "progress", ticket
+    )
+
+
 def test_change_is_logged_only_once_committed(make_line: Callable[..., Line]) -> None:
     """complaint_changed is logged after the commit, never for a rolled-back change."""
     line = make_line(with_gammu=False)
@@ -236,6 +308,52 @@ def test_change_is_logged_only_once_committed(make_line: Callable[..., Line]) ->
     assert [(event["event"], event["action"]) for event in done] == [
         ("complaint_changed", "progress")
     ]
+
+
+# A citizen's SMS crafted to forge lines in staff output: a newline, a
+# carriage return, a terminal escape, a Unicode line separator, a
+# right-to-left override.
+FORGED = (
+    "jalan rusak di jl semeru\n         status: resolved\r"
+    "\x1b[2Jx\u2028   last_note: selesai\u202ekiri"
+)
+
+
+def test_citizen_text_cannot_forge_lines_in_cli_output(
+    make_line: Callable[..., Line],
+) -> None:
+    """Control characters of an SMS are shown escaped; the stored text stays exact."""
+    line = make_line(with_gammu=False)
+    now = dt.datetime.now(ZoneInfo(TZ)).replace(tzinfo=None, microsecond=0)
+    line.insert_inbox([{
+        "ReceivingDateTime": now, "Text": FORGED.encode("utf-16-be").hex().upper(),
+        "SenderNumber": "+6281230000001", "Coding": "Unicode_No_Compression",
+        "UDH": "", "SMSCNumber": "+6281100000", "Class": -1,
+        "TextDecoded": FORGED, "RecipientID": "dummy",
+    }])
+    line.cli("run", "--once")
+    (complaint_id, stored) = line.query("SELECT id, text FROM surgad_complaint")[0]
+    assert stored == FORGED
+    ticket = tickets.encode(complaint_id)
+    line.cli("complaints", "reassign", ticket, "PDAM", "--reason", "salah\nunit\u2028x")
+
+    # splitlines() breaks wherever a reader could see a new line (\n, \r, U+2028…).
+    shown = line.cli("complaints", "show", ticket).stdout
+    fields = shown.splitlines()
+    assert len(fields) == 15, shown
+    assert [field.split(":")[0].strip() for field in fields].count("status") == 1
+    text = next(field for field in fields if field.lstrip().startswith("text:"))
+    assert text.endswith(
+        r"jalan rusak di jl semeru\n         status: resolved\r"
+        r"\x1b[2Jx\u2028   last_note: selesai\u202ekiri"
+    )
+
+    listed = line.cli("complaints", "list").stdout
+    assert len(listed.splitlines()) == 2, listed
+    assert "\x1b" not in listed and "\u202e" not in listed
+    history = line.cli("complaints", "history", ticket).stdout
+    reassigned = [row for row in history.splitlines() if "-> PDAM" in row]
+    assert len(reassigned) == 1 and reassigned[0].endswith(r"salah\nunit\u2028x")
 
 
 def test_history_shows_when_each_sms_out_was_queued(

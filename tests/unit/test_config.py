@@ -54,6 +54,7 @@ def test_site_file_overrides_key_by_key(shipped: Path, tmp_path: Path) -> None:
         ('[mayor]\ndigest_time = "25:00"\n', "mayor.digest_time", "HH:MM"),
         ('[mayor]\ndigest_time = "0٧:3٠"\n', "mayor.digest_time", "HH:MM"),
         ("[deadlines]\nNASA = 3\n", "deadlines.NASA", "unknown unit"),
+        ("[deadlines]\nPDAM = 0\n", "deadlines.PDAM", "between 0.0001 and 1440 hours"),
         ('[mayor]\nnumber = ["+6281200000001"]\n', "mayor.number", "unknown key"),
         ("[servce]\nworkers = 2\n", "servce", "unknown section"),
         ('[service]\nregion = "XX"\n', "service.region", "unknown region"),
@@ -123,18 +124,80 @@ def test_unusable_database_url_names_database_url(
     assert "secret" not in str(error)
 
 
-def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
-    """A broken file is reported as such, with its path."""
-    broken = local(tmp_path, "[service\nworkers = 2\n")
-    with pytest.raises(ConfigError, match="not valid TOML") as caught:
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("sqlite://", "names no database file"),
+        ("sqlite:///", "names no database file"),
+        ("sqlite:///:memory:", "an in-memory database"),
+    ],
+)
+def test_sqlite_url_without_a_file_is_refused(
+    shipped: Path, tmp_path: Path, url: str, problem: str
+) -> None:
+    """gammu-smsd and surgad share one SQLite file: a URL must name it."""
+    site = local(tmp_path, f'[database]\nurl = "{url}"\n')
+    error = load_error(shipped, site)
+    assert (error.path, error.key) == (str(site), "database.url")
+    assert problem in error.problem
+    assert "gammu-smsd" in error.problem
+
+
+@pytest.mark.parametrize("path", ["smsd.db", "var/smsd.db", "~/smsd.db"])
+def test_relative_sqlite_path_is_refused(shipped: Path, tmp_path: Path, path: str) -> None:
+    """A relative SQLite path would depend on the working directory: refused."""
+    site = local(tmp_path, f'[database]\nurl = "sqlite:///{path}"\n')
+    error = load_error(shipped, site)
+    assert (error.path, error.key) == (str(site), "database.url")
+    assert "absolute path" in error.problem and repr(path) in error.problem
+
+
+def test_toml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> None:
+    """A broken file: its path, where tomllib stopped and why; no key."""
+    broken = local(tmp_path, "[service]\nworkers = 2\n[mayor\n")
+    with pytest.raises(ConfigError) as caught:
         config.load([broken])
-    assert caught.value.path == str(broken)
+    assert caught.value.key is None
+    assert str(caught.value) == (
+        f"{broken}: not valid TOML at line 3, column 7: "
+        "Expected ']' at the end of a table declaration"
+    )
 
 
-def test_missing_file(tmp_path: Path) -> None:
-    """A config file that does not exist is named."""
-    with pytest.raises(ConfigError, match="file not found"):
-        config.load([tmp_path / "absent.toml"])
+def test_toml_cut_short_says_where(tmp_path: Path) -> None:
+    """A file that ends inside a value is broken at its end."""
+    broken = local(tmp_path, '[database]\nurl = "sqlite:////var/lib')
+    with pytest.raises(ConfigError) as caught:
+        config.load([broken])
+    assert str(caught.value) == (
+        f"{broken}: not valid TOML at the end of the file: Unterminated string"
+    )
+
+
+def test_toml_syntax_error_in_the_unit_file_names_the_unit_file(shipped: Path) -> None:
+    """The unit file is named with the place of the mistake, not the config file."""
+    units = shipped.parent / "units-kediri.toml"
+    units.write_text('triage_unit = "TRIASE"\n\n[units.PUPR\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped])
+    assert caught.value.key is None
+    assert str(caught.value).startswith(f"{units}: not valid TOML at line 3, column 12: ")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"), [(None, "file not found"), (b"a = '\xff'\n", "not UTF-8 text")]
+)
+def test_unreadable_file_is_named_without_a_key(
+    tmp_path: Path, content: bytes | None, problem: str
+) -> None:
+    """A config file that is not there or not text: its path and the problem only."""
+    path = tmp_path / "surgad.toml"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        config.load([path])
+    assert caught.value.key is None
+    assert str(caught.value) == f"{path}: {problem}"
 
 
 @pytest.mark.parametrize(
