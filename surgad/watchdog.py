@@ -3,7 +3,8 @@
 The scan reads a small index (``escalate_at`` is set only while an escalation
 is due) and marks each complaint in the same transaction that queues the
 mayor's SMS, guarded so a second watchdog, on this host or another, finds
-nothing left to do.
+nothing left to do. Escalations are logged once that transaction committed:
+one that is rolled back must not show in the log as sent.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def scan(
     while escalations_due:
         with db_engine.writing(engine) as conn:
             escalated = _scan_once(conn, tables, settings, now)
-        total += escalated
-        escalations_due = escalated >= SCAN_LIMIT
+        _log_escalated(escalated)
+        total += len(escalated)
+        escalations_due = len(escalated) >= SCAN_LIMIT
     while reminders_due:
         with db_engine.writing(engine) as conn:
             reminders_due = _remind_once(conn, tables, settings, now) >= SCAN_LIMIT
@@ -104,10 +106,11 @@ def digest(
 
 def _scan_once(
     conn: sa.Connection, tables: gammu.Tables, settings: Settings, now: dt.datetime
-) -> int:
-    log = logs.get()
+) -> list[dict[str, str]]:
+    """Escalate the overdue complaints; return each one's ticket and unit, to log."""
     sms: list[outbox.Sms] = []
     events = []
+    escalated = []
     for complaint in complaints.due_escalations(conn, now, SCAN_LIMIT):
         assert complaint.id is not None
         if not complaints.mark_escalated(conn, complaint.id, now):
@@ -115,7 +118,14 @@ def _scan_once(
         ticket = tickets.encode(complaint.id)
         sms += escalation.overdue_sms(complaint, ticket, settings, now)
         events.append(escalation.event(complaint.id, now, escalation.OVERDUE))
-        log.info("complaint_escalated", ticket=ticket, unit=complaint.unit_code)
+        escalated.append({"ticket": ticket, "unit": complaint.unit_code})
     outbox.queue(conn, tables, sms)
     complaints.add_events(conn, events)
-    return len(events)
+    return escalated
+
+
+def _log_escalated(escalated: list[dict[str, str]]) -> None:
+    """Log escalations whose transaction has committed."""
+    log = logs.get()
+    for item in escalated:
+        log.info("complaint_escalated", **item)
