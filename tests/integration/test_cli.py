@@ -287,3 +287,25 @@ def test_daily_digest_goes_to_the_mayor_once(make_line: Callable[..., Line]) -> 
     )
     assert len(digests) == 1
     assert "aduan masuk 4" in digests[0][1]
+
+
+def test_history_says_where_a_new_complaint_went(make_line: Callable[..., Line]) -> None:
+    """A complaint of a unit without heads shows as sent to the mayor, not forwarded."""
+    line = make_line(with_gammu=False)
+    line.query_write("DELETE FROM surgad_head WHERE unit_code = 'PUPR'")
+    insert_like_gammu(line, 2)  # a pothole (PUPR), then rubbish (DLHKP)
+    line.cli("run", "--once")
+
+    def created(unit: str) -> str:
+        (complaint_id,) = line.query(
+            "SELECT id FROM surgad_complaint WHERE unit_code = :unit", unit=unit
+        )[0]
+        ticket = tickets.encode(complaint_id)
+        shown = json.loads(line.cli("complaints", "history", ticket, "--json").stdout)
+        (opened,) = [item for item in shown["timeline"] if item["what"] == "created"]
+        return str(opened["detail"])
+
+    to_mayor = created("PUPR")
+    assert "sent to the mayor: unit PUPR has no heads" in to_mayor
+    assert "forwarded" not in to_mayor
+    assert "forwarded to the unit heads" in created("DLHKP")
