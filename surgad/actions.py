@@ -135,7 +135,7 @@ def reassign(
         raise StateError(f"ticket {tickets.encode(_id(complaint))} is already with {unit}")
     deadline, remind = due_times(act, unit, act.now)
     has_heads = bool(act.roster.heads_of(unit))
-    detail = f"{complaint.unit_code} -> {unit}" + (f": {reason}" if reason else "")
+    detail = f"{complaint.unit_code}{_MOVED}{unit}" + (f": {reason}" if reason else "")
     _change(act, complaint, [models.OPEN, models.ACKED], "reassigned", detail,
             "is already resolved", unit_code=unit, status=models.OPEN, acked_at=None,
             deadline_at=deadline, remind_at=remind,
@@ -147,6 +147,20 @@ def reassign(
     return _to_unit(act, complaint, unit, forward) + [
         _to_citizen(complaint, citizen, "reassigned")
     ]
+
+
+# A reassignment is recorded as "PUPR -> PDAM: reason" (unit codes hold neither).
+_MOVED = " -> "
+
+
+def moved_from(conn: sa.Connection, complaint_id: int, units: Iterable[str]) -> str | None:
+    """Return the unit a complaint was last reassigned to out of one of ``units``."""
+    units = set(units)
+    for detail in reversed(complaints.reassignments(conn, complaint_id)):
+        old, moved, rest = detail.partition(_MOVED)
+        if moved and old in units:
+            return rest.partition(":")[0]
+    return None
 
 
 def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sms]:

@@ -89,6 +89,16 @@ def history(conn: sa.Connection, complaint_id: int) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
+def reassignments(conn: sa.Connection, complaint_id: int) -> list[str]:
+    """Return the details of a complaint's recorded reassignments, oldest first."""
+    query = (
+        sa.select(event.c.detail)
+        .where(event.c.complaint_id == complaint_id, event.c.action == "reassigned")
+        .order_by(event.c.at, event.c.id)
+    )
+    return [detail or "" for (detail,) in conn.execute(query)]
+
+
 def update_state(
     conn: sa.Connection, complaint_id: int, expected: Sequence[str], **values: Any
 ) -> bool:
