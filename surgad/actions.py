@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from surgad import clock, directory, errors, escalation, logs, messages, tickets
 from surgad.config import Settings
 from surgad.db import complaints, gammu, models, outbox
+from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
 from surgad.errors import NoHeadsError, NotFoundError, StateError
 
@@ -135,7 +136,7 @@ def reassign(
         raise StateError(f"ticket {tickets.encode(_id(complaint))} is already with {unit}")
     deadline, remind = due_times(act, unit, act.now)
     has_heads = bool(act.roster.heads_of(unit))
-    detail = f"{complaint.unit_code} -> {unit}" + (f": {reason}" if reason else "")
+    detail = f"{complaint.unit_code}{_MOVED}{unit}" + (f": {reason}" if reason else "")
     _change(act, complaint, [models.OPEN, models.ACKED], "reassigned", detail,
             "is already resolved", unit_code=unit, status=models.OPEN, acked_at=None,
             deadline_at=deadline, remind_at=remind,
@@ -147,6 +148,20 @@ def reassign(
     return _to_unit(act, complaint, unit, forward) + [
         _to_citizen(complaint, citizen, "reassigned")
     ]
+
+
+# A reassignment is recorded as "PUPR -> PDAM: reason" (unit codes hold neither).
+_MOVED = " -> "
+
+
+def moved_from(conn: sa.Connection, complaint_id: int, units: Iterable[str]) -> str | None:
+    """Return the unit a complaint was last reassigned to out of one of ``units``."""
+    units = set(units)
+    for detail in reversed(complaints.reassignments(conn, complaint_id)):
+        old, moved, rest = detail.partition(_MOVED)
+        if moved and old in units:
+            return rest.partition(":")[0]
+    return None
 
 
 def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sms]:
@@ -182,6 +197,33 @@ def reprimand(act: Act, complaint: models.Complaint) -> list[outbox.Sms]:
     ticket = tickets.encode(_id(complaint))
     text = messages.reprimand(ticket, _short(act, complaint.unit_code), complaint.text)
     return _to_heads(act, complaint.unit_code, text, "reprimand", ticket)
+
+
+def forward_to_new_heads(act: Act, unit: str) -> list[outbox.Sms]:
+    """Forward to a unit's heads what went to the mayor while it had none.
+
+    Those are its unresolved complaints whose last routing was an escalation
+    because the unit had no heads. Each forward is recorded ("forwarded"), so
+    a complaint is forwarded once; the mayor is not sent it again, and its
+    deadline stays as it was.
+    """
+    heads = act.roster.heads_of(unit)
+    if not heads:
+        return []
+    waiting = complaints.last_sent_to_mayor_for(act.conn, unit, escalation.no_heads(unit))
+    sms: list[outbox.Sms] = []
+    for complaint in waiting:
+        ticket = tickets.encode(_id(complaint))
+        text = messages.forward(ticket, complaint.text, complaint.citizen, complaint.kelurahan,
+                                act.settings.mask_citizen_numbers, complaint.incomplete)
+        sms += _to_heads(act, unit, text, "forward", ticket)
+        act.changes.append({"action": "forwarded", "ticket": ticket, "actor": act.actor})
+    complaints.add_events(act.conn, [
+        {"complaint_id": _id(complaint), "at": act.now, "actor": act.actor,
+         "action": "forwarded", "detail": f"to the heads of {unit}: {' '.join(heads)}"}
+        for complaint in waiting
+    ])
+    return sms
 
 
 def _to_unit(
@@ -225,3 +267,22 @@ def run(
         outbox.queue(conn, tables, operation(act, complaint))
     log_changes(act.changes)
     return complaint
+
+
+def add_head(
+    engine: sa.Engine, settings: Settings, unit: str, number: str, actor: str
+) -> tuple[bool, int]:
+    """Register a unit head from the CLI and forward it what waited for one.
+
+    One transaction: the head, the forwards (``forward_to_new_heads``) and
+    their records commit together. Returns whether the number was new to the
+    unit, and how many complaints were forwarded.
+    """
+    tables = gammu.tables(engine.dialect.name)
+    now = clock.utc_now()
+    with db_engine.writing(engine) as conn:
+        added = db_directory.add_head(conn, unit, number, actor, now)
+        act = Act(conn, settings, directory.load(conn, settings), actor, now)
+        outbox.queue(conn, tables, forward_to_new_heads(act, unit))
+    log_changes(act.changes)
+    return added, len(act.changes)

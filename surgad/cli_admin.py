@@ -10,7 +10,7 @@ import json
 
 import click
 
-from surgad import cli_state, clock, config, directory, errors, phone
+from surgad import actions, cli_state, clock, config, directory, errors, phone
 from surgad import modems as surgad_modems
 from surgad import report as report_module
 from surgad.cli_state import State, pass_state
@@ -106,11 +106,22 @@ def heads_list(state: State, as_json: bool) -> None:
 @click.argument("number")
 @pass_state
 def heads_add(state: State, unit: str, number: str) -> None:
-    """Let a number act for a unit by SMS and receive its complaints."""
+    """Let a number act for a unit by SMS and receive its complaints.
+
+    Open complaints that went to the mayor while the unit had no heads are
+    forwarded to its heads now, once.
+    """
     code, e164 = _code(unit, state), _number(number, state)
-    with db_engine.writing(state.engine()) as conn:
-        added = db_directory.add_head(conn, code, e164, cli_state.actor(), clock.utc_now())
+    added, forwarded = actions.add_head(
+        state.engine(), state.settings, code, e164, cli_state.actor()
+    )
     click.echo(f"{code}: {'added' if added else 'already has'} {e164}")
+    if forwarded:
+        plural = "s" if forwarded > 1 else ""
+        click.echo(
+            f"{code}: forwarded {forwarded} open complaint{plural} to its heads; "
+            f"{'they' if plural else 'it'} had gone to the mayor while {code} had no heads"
+        )
 
 
 @heads.command("remove")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from surgad import actions, cli_state, clock, errors, messages, tickets
+from surgad import actions, cli_state, clock, errors, escalation, messages, tickets
 from surgad.cli_state import State, pass_state
 from surgad.db import complaints as db_complaints
 from surgad.db import engine as db_engine
@@ -73,9 +73,13 @@ def history_(state: State, ticket: str, as_json: bool) -> None:
         events = db_complaints.history(conn, complaint.id)
         received = history.sms_in(conn, tables, complaint.id)
         sent = history.sms_out(conn, tables, code)
+    # Where it went is what was recorded: an escalation made as it was created
+    # (its unit had no heads) sent it to the mayor instead of the unit's heads.
+    reason = escalation.recorded_at(events, complaint.created_at)
+    went = f"sent to the mayor: {reason}" if reason else "forwarded to the unit heads"
     opened = {
         "at": state.local(complaint.created_at), "what": "created", "who": "surgad",
-        "detail": f"classified with confidence {complaint.confidence:.2f}; forwarded",
+        "detail": f"classified with confidence {complaint.confidence:.2f}; {went}",
     }
     timeline = [opened] + [
         {"at": state.local(event["at"]), "what": event["action"], "who": event["actor"],

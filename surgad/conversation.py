@@ -420,8 +420,11 @@ class Batch:
 
     def _ticket_command(self, number: str, command: commands.Command) -> None:
         assert command.ticket is not None
-        complaint = self._for_staff(number, command)
-        if complaint is None:
+        complaint = self._complaint(command.ticket)
+        allowed = complaint is not None and self._may_act(number, command, complaint)
+        if complaint is not None and self._moved_away(number, command, complaint, allowed):
+            return
+        if complaint is None or not allowed:
             self._tell(number, messages.head_refused(command.ticket))
             return
         if command.kind is commands.Kind.REASSIGN and not self._known_unit(command):
@@ -440,18 +443,43 @@ class Batch:
         self._tell(number, messages.head_done(command.word, command.ticket))
 
     def _known_unit(self, command: commands.Command) -> bool:
-        return command.argument.split(" ", 1)[0].upper() in self.settings.units
+        return _target(command) in self.settings.units
 
-    def _for_staff(self, number: str, command: commands.Command) -> models.Complaint | None:
-        """Return the ticket's complaint if this number may act on it."""
-        complaint_id = tickets.decode(command.ticket or "")
-        complaint = complaints.get(self.conn, complaint_id) if complaint_id else None
-        if complaint is None:
-            return None
+    def _complaint(self, ticket: str) -> models.Complaint | None:
+        complaint_id = tickets.decode(ticket)
+        return complaints.get(self.conn, complaint_id) if complaint_id else None
+
+    def _may_act(self, number: str, command: commands.Command,
+                 complaint: models.Complaint) -> bool:
+        """Tell whether this number may act on the complaint."""
         if command.kind is commands.Kind.REPRIMAND:
-            return complaint if number in self.roster.mayors else None
-        allowed = complaint.unit_code in self.roster.units_of.get(number, ())
-        return complaint if allowed else None
+            return number in self.roster.mayors
+        return complaint.unit_code in self.roster.units_of.get(number, ())
+
+    def _moved_away(self, number: str, command: commands.Command,
+                    complaint: models.Complaint, allowed: bool) -> bool:
+        """Answer a head's command on a ticket their unit already reassigned.
+
+        The reassignment took the ticket out of the unit's hands: a second
+        ALIH, or a command sent after it, is told where the ticket went rather
+        than refused as if the ticket had never been the unit's.
+        """
+        alih = command.kind is commands.Kind.REASSIGN
+        if command.kind is commands.Kind.REPRIMAND:
+            return False
+        if allowed and not (alih and _target(command) == complaint.unit_code):
+            return False  # a head of both units may still act, unless it repeats
+        assert complaint.id is not None
+        units = self.roster.units_of.get(number, ())
+        moved_to = actions.moved_from(self.conn, complaint.id, units)
+        if moved_to is None:
+            return False
+        repeat = alih and _target(command) == moved_to
+        if allowed and not repeat:
+            return False  # it came back to a unit of theirs by another way
+        self._tell(number, messages.head_moved(
+            command.word, command.ticket or "", self._unit_short(moved_to), repeat))
+        return True
 
     def _apply(self, number: str, command: commands.Command,
                complaint: models.Complaint) -> list[outbox.Sms]:
@@ -464,8 +492,8 @@ class Batch:
         if kind is commands.Kind.RESOLVE:
             return actions.resolve(act, complaint, command.argument)
         if kind is commands.Kind.REASSIGN:
-            code, _, reason = command.argument.partition(" ")
-            return actions.reassign(act, complaint, code.upper(), reason.strip())
+            reason = command.argument.partition(" ")[2]
+            return actions.reassign(act, complaint, _target(command), reason.strip())
         return actions.reprimand(act, complaint)
 
     def _list(self, number: str) -> None:
@@ -482,3 +510,8 @@ class Batch:
         shown = sorted(items, key=lambda item: not item.endswith("!"))[:LIST_LIMIT]
         names = "/".join(units) if len(units) <= 3 else "semua unit"
         self._tell(number, messages.head_list(names, shown, total))
+
+
+def _target(command: commands.Command) -> str:
+    """Return the unit code an ALIH names (its first word, upper-cased)."""
+    return command.argument.partition(" ")[0].upper()

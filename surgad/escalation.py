@@ -12,6 +12,7 @@ any host finds it due again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from surgad import clock, logs, messages, phone
@@ -47,6 +48,18 @@ def event(complaint_id: int, now: dt.datetime, reason: str) -> dict[str, Any]:
         "action": "escalated",
         "detail": reason,
     }
+
+
+def recorded_at(events: Iterable[Mapping[str, Any]], at: dt.datetime) -> str | None:
+    """Return the reason of an escalation recorded at a time, or None if none was.
+
+    A complaint escalated as it was created (its unit had no heads) has its
+    escalation recorded at its creation time.
+    """
+    for item in events:
+        if item["action"] == "escalated" and item["at"] == at:
+            return str(item["detail"])
+    return None
 
 
 def overdue_sms(

@@ -183,6 +183,16 @@ def head_refused(ticket: str | None) -> str:
     return f"SURGA: Perintah untuk tiket {shown} tidak dapat diproses dari nomor ini."
 
 
+def head_moved(what: str, ticket: str, unit_short: str, repeat: bool) -> str:
+    """Tell a head a ticket already left their unit, so a command changes nothing.
+
+    ``repeat``: the command is an ALIH to where the ticket went, already recorded.
+    """
+    if repeat:
+        return f"SURGA: {what} tiket {ticket} ke {unit_short} sudah tercatat."
+    return f"SURGA: Tiket {ticket} sudah dialihkan ke {unit_short}; {what} tidak diproses."
+
+
 def head_format(word: str, example: str, codes: str = "") -> str:
     """Show a head the right format of a command."""
     extra = f" Kode unit: {codes}" if codes else ""

@@ -3,18 +3,23 @@
 The scan reads a small index (``escalate_at`` is set only while an escalation
 is due) and marks each complaint in the same transaction that queues the
 mayor's SMS, guarded so a second watchdog, on this host or another, finds
-nothing left to do.
+nothing left to do. Escalations are logged once that transaction committed:
+one that is rolled back must not show in the log as sent.
+
+Reminders before a deadline go to the unit's heads; a unit that has lost all
+its heads since gets its complaint sent to the mayor at that time instead.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
 from surgad import clock, directory, escalation, logs, messages, modems, tickets
 from surgad.config import Settings
-from surgad.db import complaints, gammu, outbox
+from surgad.db import complaints, gammu, models, outbox
 from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
 from surgad.db import modems as db_modems
@@ -28,7 +33,11 @@ def scan(
     settings: Settings,
     now: dt.datetime | None = None,
 ) -> int:
-    """Queue the escalations and reminders now due; return the escalations."""
+    """Queue the escalations and reminders now due; return the escalations.
+
+    Escalations include complaints sent to the mayor at their reminder time
+    because their unit has lost all its heads.
+    """
     now = now or clock.utc_now()
     with db_engine.reading(engine) as conn:
         stuck = modems.silent_with_queue(conn, tables, settings.status_frequency)
@@ -41,32 +50,59 @@ def scan(
     while escalations_due:
         with db_engine.writing(engine) as conn:
             escalated = _scan_once(conn, tables, settings, now)
-        total += escalated
-        escalations_due = escalated >= SCAN_LIMIT
+        _log_escalated(escalated)
+        total += len(escalated)
+        escalations_due = len(escalated) >= SCAN_LIMIT
     while reminders_due:
         with db_engine.writing(engine) as conn:
-            reminders_due = _remind_once(conn, tables, settings, now) >= SCAN_LIMIT
+            found, headless = _remind_once(conn, tables, settings, now)
+        for item in headless:
+            escalation.warn_no_heads(item["unit"], item["ticket"])
+        total += len(headless)
+        reminders_due = found >= SCAN_LIMIT
     return total
 
 
 def _remind_once(
     conn: sa.Connection, tables: gammu.Tables, settings: Settings, now: dt.datetime
-) -> int:
-    """Remind the heads of complaints whose deadline is near."""
+) -> tuple[int, list[dict[str, str]]]:
+    """Remind the heads of complaints whose deadline is near.
+
+    A unit that lost all its heads since has nobody to remind: its complaint
+    goes to the mayor now, as one routed to a unit without heads does, marked
+    escalated in this transaction so no later pass sends it again. Returns the
+    complaints found due, and the unit and ticket of each sent to the mayor.
+    """
     roster = directory.load(conn, settings)
     sms: list[outbox.Sms] = []
+    events = []
+    headless = []
     due = complaints.due_reminders(conn, now, SCAN_LIMIT)
     for complaint in due:
         assert complaint.id is not None
         if not complaints.mark_reminded(conn, complaint.id):
             continue
-        ticket = tickets.encode(complaint.id)
-        left = clock.human_duration(max(0.0, (complaint.deadline_at - now).total_seconds()))
-        text = messages.reminder(ticket, left, complaint.text)
-        creator = outbox.creator("reminder", ticket)
-        sms += [outbox.Sms(head, text, creator) for head in roster.heads_of(complaint.unit_code)]
+        ticket, unit = tickets.encode(complaint.id), complaint.unit_code
+        if heads := roster.heads_of(unit):
+            sms += _reminders(complaint, ticket, heads, now)
+        elif complaints.mark_escalated(conn, complaint.id, now):
+            sms += escalation.no_heads_sms(ticket, unit, complaint.text, complaint.citizen,
+                                           complaint.kelurahan, settings)
+            events.append(escalation.event(complaint.id, now, escalation.no_heads(unit)))
+            headless.append({"unit": unit, "ticket": ticket})
     outbox.queue(conn, tables, sms)
-    return len(due)
+    complaints.add_events(conn, events)
+    return len(due), headless
+
+
+def _reminders(
+    complaint: models.Complaint, ticket: str, heads: Sequence[str], now: dt.datetime
+) -> list[outbox.Sms]:
+    """Return the reminders to a unit's heads that a complaint's deadline is near."""
+    left = clock.human_duration(max(0.0, (complaint.deadline_at - now).total_seconds()))
+    text = messages.reminder(ticket, left, complaint.text)
+    creator = outbox.creator("reminder", ticket)
+    return [outbox.Sms(head, text, creator) for head in heads]
 
 
 def digest(
@@ -104,10 +140,11 @@ def digest(
 
 def _scan_once(
     conn: sa.Connection, tables: gammu.Tables, settings: Settings, now: dt.datetime
-) -> int:
-    log = logs.get()
+) -> list[dict[str, str]]:
+    """Escalate the overdue complaints; return each one's ticket and unit, to log."""
     sms: list[outbox.Sms] = []
     events = []
+    escalated = []
     for complaint in complaints.due_escalations(conn, now, SCAN_LIMIT):
         assert complaint.id is not None
         if not complaints.mark_escalated(conn, complaint.id, now):
@@ -115,7 +152,14 @@ def _scan_once(
         ticket = tickets.encode(complaint.id)
         sms += escalation.overdue_sms(complaint, ticket, settings, now)
         events.append(escalation.event(complaint.id, now, escalation.OVERDUE))
-        log.info("complaint_escalated", ticket=ticket, unit=complaint.unit_code)
+        escalated.append({"ticket": ticket, "unit": complaint.unit_code})
     outbox.queue(conn, tables, sms)
     complaints.add_events(conn, events)
-    return len(events)
+    return escalated
+
+
+def _log_escalated(escalated: list[dict[str, str]]) -> None:
+    """Log escalations whose transaction has committed."""
+    log = logs.get()
+    for item in escalated:
+        log.info("complaint_escalated", **item)

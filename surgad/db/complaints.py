@@ -89,6 +89,49 @@ def history(conn: sa.Connection, complaint_id: int) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
+def reassignments(conn: sa.Connection, complaint_id: int) -> list[str]:
+    """Return the details of a complaint's recorded reassignments, oldest first."""
+    query = (
+        sa.select(event.c.detail)
+        .where(event.c.complaint_id == complaint_id, event.c.action == "reassigned")
+        .order_by(event.c.at, event.c.id)
+    )
+    return [detail or "" for (detail,) in conn.execute(query)]
+
+
+# The events that send a complaint somewhere (a forward with a new complaint is
+# not recorded; it has no event before these): the last one says where it went.
+_ROUTED = ("escalated", "forwarded", "reassigned", "reopened")
+
+
+def last_sent_to_mayor_for(
+    conn: sa.Connection, unit: str, reason: str
+) -> list[models.Complaint]:
+    """Return a unit's unresolved complaints whose last routing was an escalation for ``reason``.
+
+    On the servers the unit's escalated complaints stay locked until commit,
+    and their events are read after the lock: a transaction that waited for
+    another one's forwards sees them.
+    """
+    escalated = sa.and_(
+        complaint.c.unit_code == unit,
+        complaint.c.status != models.RESOLVED,
+        complaint.c.escalated_at.is_not(None),
+    )
+    query = sa.select(complaint).where(escalated).order_by(complaint.c.id)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    found = [models.Complaint(**row) for row in conn.execute(query).mappings()]
+    routed = (
+        sa.select(event.c.complaint_id, event.c.action, event.c.detail)
+        .join(complaint, complaint.c.id == event.c.complaint_id)
+        .where(escalated, event.c.action.in_(_ROUTED))
+        .order_by(event.c.id)
+    )
+    last = {row[0]: (row[1], row[2]) for row in conn.execute(routed)}
+    return [item for item in found if last.get(item.id) == ("escalated", reason)]
+
+
 def update_state(
     conn: sa.Connection, complaint_id: int, expected: Sequence[str], **values: Any
 ) -> bool:

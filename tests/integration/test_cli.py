@@ -6,6 +6,8 @@ import datetime as dt
 import getpass
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,14 +15,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import structlog
 
-from surgad import actions, config, tickets
+from surgad import actions, config, tickets, watchdog
 from surgad.db import engine as db_engine
-from surgad.db import models, outbox
+from surgad.db import gammu, models, outbox
 from surgad.errors import ConfigError
 from tests.integration import databases
 from tests.integration.conftest import (
     TZ,
     Line,
+    _env,
     run_cli,
     run_cli_at_terminal,
     write_config,
@@ -405,3 +408,93 @@ def test_daily_digest_goes_to_the_mayor_once(make_line: Callable[..., Line]) -> 
     )
     assert len(digests) == 1
     assert "aduan masuk 4" in digests[0][1]
+
+
+def test_history_says_where_a_new_complaint_went(make_line: Callable[..., Line]) -> None:
+    """A complaint of a unit without heads shows as sent to the mayor, not forwarded."""
+    line = make_line(with_gammu=False)
+    line.query_write("DELETE FROM surgad_head WHERE unit_code = 'PUPR'")
+    insert_like_gammu(line, 2)  # a pothole (PUPR), then rubbish (DLHKP)
+    line.cli("run", "--once")
+
+    def created(unit: str) -> str:
+        (complaint_id,) = line.query(
+            "SELECT id FROM surgad_complaint WHERE unit_code = :unit", unit=unit
+        )[0]
+        ticket = tickets.encode(complaint_id)
+        shown = json.loads(line.cli("complaints", "history", ticket, "--json").stdout)
+        (opened,) = [item for item in shown["timeline"] if item["what"] == "created"]
+        return str(opened["detail"])
+
+    to_mayor = created("PUPR")
+    assert "sent to the mayor: unit PUPR has no heads" in to_mayor
+    assert "forwarded" not in to_mayor
+    assert "forwarded to the unit heads" in created("DLHKP")
+
+
+def _complaint_from(line: Line, sender: str, text: str) -> str:
+    """Let ``run --once`` open a complaint from an SMS; return its ticket."""
+    now = dt.datetime.now(ZoneInfo(TZ)).replace(tzinfo=None, microsecond=0)
+    line.insert_inbox([{
+        "ReceivingDateTime": now, "Text": text.encode("utf-16-be").hex().upper(),
+        "SenderNumber": sender, "Coding": "Default_No_Compression", "UDH": "",
+        "SMSCNumber": "+6281100000", "Class": -1, "TextDecoded": text,
+        "RecipientID": "dummy",
+    }])
+    line.cli("run", "--once")
+    (complaint_id,) = line.query(
+        "SELECT id FROM surgad_complaint WHERE citizen = :sender", sender=sender
+    )[0]
+    return tickets.encode(complaint_id)
+
+
+def test_heads_add_forwards_what_went_to_the_mayor_for_want_of_heads_once(
+    make_line: Callable[..., Line],
+) -> None:
+    """Open complaints sent to the mayor because the unit had no heads reach its new head.
+
+    Once: two `heads add` at the same time and a repeated one forward each of them
+    to one head, never a resolved one nor one escalated for its deadline.
+    """
+    line = make_line(with_gammu=False)
+    pothole = "jalan berlubang di jl semeru tolong diaspal"
+    overdue = _complaint_from(line, "+6281230000001", pothole)
+    settings = config.load([line.config])
+    engine = db_engine.create(settings.database_url)
+    try:
+        later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=25)
+        assert watchdog.scan(engine, gammu.tables(engine.dialect.name), settings, later) == 1
+    finally:
+        engine.dispose()
+    line.query_write("DELETE FROM surgad_head WHERE unit_code = 'PUPR'")
+    waiting = _complaint_from(line, "+6281230000002", pothole + " kel banjaran")
+    resolved = _complaint_from(line, "+6281230000003", pothole + " kel tosaren")
+    line.cli("complaints", "resolve", resolved, "--note", "sudah ditambal")
+
+    forwarded = (
+        "SELECT ID, CreatorID, DestinationNumber FROM outbox "
+        "WHERE CreatorID LIKE 'surgad/forward/%'"
+    )
+    before = line.query(forwarded)  # the first complaint's, when PUPR had its head
+    heads = ["+6281277770001", "+6281277770002"]
+    adding = [
+        subprocess.Popen([sys.executable, "-m", "surgad", "--config", str(line.config),
+                          "heads", "add", "PUPR", head], stdout=subprocess.PIPE, text=True,
+                         env=_env())
+        for head in heads
+    ]
+    said = [process.communicate(timeout=120)[0] for process in adding]
+    assert [process.returncode for process in adding] == [0, 0]
+    again = line.cli("heads", "add", "PUPR", heads[0]).stdout
+
+    told = [text for text in said if "forwarded" in text]
+    assert len(told) == 1 and "forwarded 1 open complaint " in told[0], said
+    assert "forwarded" not in again
+    forwards = [row[1:] for row in line.query(forwarded) if row not in before]
+    assert {creator for creator, _to in forwards} == {f"surgad/forward/{waiting}"}
+    assert len(forwards) == len({to for _creator, to in forwards}) and forwards[0][1] in heads
+    shown = json.loads(line.cli("complaints", "history", waiting, "--json").stdout)
+    assert [item["what"] for item in shown["timeline"]].count("forwarded") == 1
+    for ticket in (overdue, resolved):
+        shown = json.loads(line.cli("complaints", "history", ticket, "--json").stdout)
+        assert "forwarded" not in [item["what"] for item in shown["timeline"]]

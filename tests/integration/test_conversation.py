@@ -25,6 +25,7 @@ CITIZEN = "+6281234567001"
 STRANGER = "+6281234567002"
 PUPR_HEAD = "+6281200000001"  # config/units-kediri.toml placeholder for PUPR
 PDAM_HEAD = "+6281200000004"
+DLHKP_HEAD = "+6281200000002"
 POTHOLE = "jalan berlubang besar di jl semeru kel banjaran, sudah 2 motor jatuh. tolong diaspal"
 
 
@@ -131,6 +132,55 @@ def test_reassign_with_unknown_code_shows_format(make_line: Callable[..., Line])
     assert any("dialihkan" in text for text in texts_to(line, CITIZEN))
     events = line.query("SELECT action, detail FROM surgad_event WHERE action = 'reassigned'")
     assert events and "bekas galian pipa" in events[0].detail
+
+
+def test_repeated_reassign_is_answered_as_recorded(make_line: Callable[..., Line]) -> None:
+    """A second ALIH, or SELESAI after ALIH, says where the ticket went; nobody else is told."""
+    line = make_line()
+    line.start_daemon()
+    ticket = open_complaint(line)
+    send(line, PUPR_HEAD, f"ALIH {ticket} PDAM bekas galian pipa")
+    send(line, PUPR_HEAD, f"alih {ticket} pdam bekas galian pipa")
+    send(line, PUPR_HEAD, f"SELESAI {ticket} beres")
+    send(line, DLHKP_HEAD, f"ALIH {ticket} PDAM")
+
+    done, repeat, resolve = texts_to(line, PUPR_HEAD)[1:]
+    assert done == f"SURGA: ALIH tiket {ticket} tercatat."
+    assert repeat == f"SURGA: ALIH tiket {ticket} ke PDAM Tirta Dhaha sudah tercatat."
+    assert "sudah dialihkan ke PDAM Tirta Dhaha" in resolve and "SELESAI" in resolve
+    (refusal,) = texts_to(line, DLHKP_HEAD)
+    assert "tidak dapat diproses" in refusal and "PDAM" not in refusal
+    assert len(texts_to(line, PDAM_HEAD)) == 1
+    assert sum("dialihkan" in text for text in texts_to(line, CITIZEN)) == 1
+    assert line.query("SELECT unit_code, status FROM surgad_complaint") == [("PDAM", "open")]
+    assert line.scalar("SELECT COUNT(*) FROM surgad_event WHERE action = 'reassigned'") == 1
+
+
+def test_head_of_two_units_repeating_alih_is_told_only_what_is_recorded(
+    make_line: Callable[..., Line],
+) -> None:
+    """A head of PUPR and PDAM: a repeated ALIH is recorded; one back by another way is not."""
+    line = make_line()
+    line.cli("heads", "add", "PDAM", PUPR_HEAD)
+    line.start_daemon()
+    ticket = open_complaint(line)
+    # Each SMS its own text: two alike within the same second would be one SMS
+    # stored twice (same sender, SMSC time stamp and text).
+    send(line, PUPR_HEAD, f"ALIH {ticket} PDAM")
+    send(line, PUPR_HEAD, f"alih {ticket} pdam")
+    send(line, PUPR_HEAD, f"ALIH {ticket} DLHKP")
+    send(line, DLHKP_HEAD, f"ALIH {ticket} PDAM")
+    send(line, PUPR_HEAD, f"Alih {ticket} PDAM")
+
+    replies = [text for text in texts_to(line, PUPR_HEAD) if text.startswith("SURGA: ")]
+    assert replies == [
+        f"SURGA: ALIH tiket {ticket} tercatat.",
+        f"SURGA: ALIH tiket {ticket} ke PDAM Tirta Dhaha sudah tercatat.",
+        f"SURGA: ALIH tiket {ticket} tercatat.",
+        f"SURGA: Tiket {ticket} tidak berubah; status sekarang: menunggu tindak lanjut.",
+    ]
+    assert line.scalar("SELECT unit_code FROM surgad_complaint") == "PDAM"
+    assert line.scalar("SELECT COUNT(*) FROM surgad_event WHERE action = 'reassigned'") == 3
 
 
 def test_followup_reopen_and_mayor_reprimand(make_line: Callable[..., Line]) -> None:

@@ -27,3 +27,14 @@ def test_a_heads_long_note_is_cut_like_a_quoted_complaint() -> None:
     ):
         assert "…" in text
         assert len(text) < messages.MAX_QUOTED + 100
+
+
+def test_answer_to_a_command_on_a_reassigned_ticket_is_one_gsm_sms() -> None:
+    """A repeated ALIH is confirmed; other commands are told where the ticket went."""
+    repeat = messages.head_moved("ALIH", "48213", "Kecamatan/Kelurahan", repeat=True)
+    assert repeat == "SURGA: ALIH tiket 48213 ke Kecamatan/Kelurahan sudah tercatat."
+    for word in ("TERIMA", "PROSES", "SELESAI", "ALIH"):
+        text = messages.head_moved(word, "48213", "Kecamatan/Kelurahan", repeat=False)
+        assert "dialihkan ke Kecamatan/Kelurahan" in text and word in text
+        (part,) = codec.split(text, 1)
+        assert part.coding == "Default_No_Compression"

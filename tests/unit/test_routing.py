@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from surgad import config, directory, intake, logs, routing, tickets
+from surgad import config, directory, escalation, intake, logs, routing, tickets
 from surgad.conversation import NewComplaint
 from surgad.db import outbox
 
@@ -96,3 +96,14 @@ def test_escalations_at_once_record_and_warn_only_for_headless_units(
     logged = capsys.readouterr().out
     assert '"unit_without_heads"' in logged and '"unit": "PDAM"' in logged
     assert '"PUPR"' not in logged
+
+
+def test_recorded_at_finds_only_an_escalation_made_at_that_time() -> None:
+    """History reads where a complaint went from the escalation recorded as it was made."""
+    later = NOW + dt.timedelta(hours=24)
+    at_once = escalation.event(12, NOW, escalation.no_heads("PUPR"))
+    overdue = escalation.event(12, later, escalation.OVERDUE)
+    note = {"complaint_id": 12, "at": NOW, "actor": "x", "action": "progress", "detail": "y"}
+    assert escalation.recorded_at([note, overdue, at_once], NOW) == "unit PUPR has no heads"
+    assert escalation.recorded_at([note, overdue], NOW) is None
+    assert escalation.recorded_at([overdue], later) == escalation.OVERDUE
