@@ -111,6 +111,10 @@ def test_missing_unit_file_names_the_config_file_that_points_to_it(
         ("postgresql+asyncpg://surgad:secret@db1/smsd", "write postgresql+psycopg2://"),
         ("mysql+pymysql://surgad:secret@db1:abc/smsd", "not a database URL"),
         ("mysql+pymysql://surgad:secret@db1/smsd?charset=latin1", "charset must be utf8mb4"),
+        # gammu-smsd and surgad share one SQLite file: a URL must name it.
+        ("sqlite://", "names no database file; gammu-smsd and surgad must share one"),
+        ("sqlite:///", "names no database file"),
+        ("sqlite:///:memory:", "an in-memory database cannot be shared with gammu-smsd"),
     ],
 )
 def test_unusable_database_url_names_database_url(
@@ -122,25 +126,6 @@ def test_unusable_database_url_names_database_url(
     assert (error.path, error.key) == (str(site), "database.url")
     assert problem in error.problem
     assert "secret" not in str(error)
-
-
-@pytest.mark.parametrize(
-    ("url", "problem"),
-    [
-        ("sqlite://", "names no database file"),
-        ("sqlite:///", "names no database file"),
-        ("sqlite:///:memory:", "an in-memory database"),
-    ],
-)
-def test_sqlite_url_without_a_file_is_refused(
-    shipped: Path, tmp_path: Path, url: str, problem: str
-) -> None:
-    """gammu-smsd and surgad share one SQLite file: a URL must name it."""
-    site = local(tmp_path, f'[database]\nurl = "{url}"\n')
-    error = load_error(shipped, site)
-    assert (error.path, error.key) == (str(site), "database.url")
-    assert problem in error.problem
-    assert "gammu-smsd" in error.problem
 
 
 @pytest.mark.parametrize("path", ["smsd.db", "var/smsd.db", "~/smsd.db"])
