@@ -73,10 +73,19 @@ def _change(
 
 
 def log_changes(changes: Iterable[dict[str, str]]) -> None:
-    """Log changes whose transaction has committed."""
+    """Log changes whose transaction has committed.
+
+    A change is ``complaint_changed`` unless it names its own event; a
+    complaint sent to the mayor for want of heads is a warning.
+    """
     log = logs.get()
     for change in changes:
-        log.info("complaint_changed", **change)
+        fields = dict(change)
+        event = fields.pop("event", "complaint_changed")
+        if event == escalation.NO_HEADS_EVENT:
+            log.warning(event, escalated=True, **fields)
+        else:
+            log.info(event, **fields)
 
 
 def _to_citizen(complaint: models.Complaint, text: str, kind: str) -> outbox.Sms:
@@ -240,7 +249,7 @@ def _to_unit(
     complaints.add_events(act.conn, [
         escalation.event(_id(complaint), act.now, escalation.no_heads(unit))
     ])
-    escalation.warn_no_heads(unit, ticket)
+    act.changes.append(escalation.no_heads_change(unit, ticket))
     return escalation.no_heads_sms(ticket, unit, complaint.text, complaint.citizen,
                                    complaint.kelurahan, act.settings)
 

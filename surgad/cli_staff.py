@@ -144,10 +144,16 @@ def resolve(state: State, ticket: str, note: str) -> None:
          "resolved; citizen notified")
 
 
+# Reasons on one line, as long as a quoted text in an SMS may be.
+_MOVE_REASON = cli_state.bounded_text("the reason", "a history entry", messages.MAX_QUOTED)
+_REOPEN_REASON = cli_state.bounded_text("the reason", "the unit's SMS", messages.MAX_QUOTED)
+
+
 @complaints.command("reassign")
 @click.argument("ticket")
 @click.argument("unit")
-@click.option("--reason", default="", help="Why the complaint moves (recorded).")
+@click.option("--reason", default="", callback=_MOVE_REASON,
+              help="Why the complaint moves (recorded).")
 @pass_state
 def reassign(state: State, ticket: str, unit: str, reason: str) -> None:
     """Move a complaint to another unit, with a fresh deadline."""
@@ -158,7 +164,8 @@ def reassign(state: State, ticket: str, unit: str, reason: str) -> None:
 
 @complaints.command("reopen")
 @click.argument("ticket")
-@click.option("--reason", default="", help="Why it is reopened (recorded).")
+@click.option("--reason", default="", callback=_REOPEN_REASON,
+              help="Why it is reopened (recorded; sent to the unit).")
 @pass_state
 def reopen(state: State, ticket: str, reason: str) -> None:
     """Reopen a resolved complaint; the unit and the citizen are told."""

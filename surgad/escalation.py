@@ -95,6 +95,18 @@ def _to_mayor(text: str, ticket: str, settings: Settings) -> list[outbox.Sms]:
     ]
 
 
+NO_HEADS_EVENT = "unit_without_heads"
+
+
+def no_heads_change(unit: str, ticket: str) -> dict[str, str]:
+    """Return the warning that a complaint went to the mayor for want of heads.
+
+    It joins a transaction's changes (see ``actions.log_changes``), so it is
+    logged only once that transaction has committed.
+    """
+    return {"event": NO_HEADS_EVENT, "unit": unit, "ticket": ticket}
+
+
 def warn_no_heads(unit: str, ticket: str) -> None:
-    """Log that a complaint went to the mayor because its unit has no heads."""
-    logs.get().warning("unit_without_heads", unit=unit, ticket=ticket, escalated=True)
+    """Log now that a complaint went to the mayor because its unit has no heads."""
+    logs.get().warning(NO_HEADS_EVENT, unit=unit, ticket=ticket, escalated=True)

@@ -91,15 +91,17 @@ def escalations_at_once(
     complaint_ids: list[int],
     roster: directory.Directory,
     now: dt.datetime,
+    changes: list[dict[str, str]],
 ) -> list[dict[str, Any]]:
     """Return the history entries of new complaints escalated for want of heads.
 
-    Each one is logged as a warning naming the unit.
+    Each one also adds to ``changes`` a warning naming the unit, for the
+    caller to log once its transaction has committed.
     """
     events = []
     for new, complaint_id in zip(news, complaint_ids, strict=True):
         if not roster.heads_of(new.unit):
-            escalation.warn_no_heads(new.unit, tickets.encode(complaint_id))
+            changes.append(escalation.no_heads_change(new.unit, tickets.encode(complaint_id)))
             events.append(escalation.event(complaint_id, now, escalation.no_heads(new.unit)))
     return events
 

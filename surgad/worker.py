@@ -354,7 +354,7 @@ def _write_decided(
     outbox.queue(conn, ctx.tables, modems.assign(_pool(ctx, conn), sms, recipients))
     inbox.record_outcomes(conn, outcomes)
     db_directory.log_replies(conn, batch.reply_log, now)
-    escalated = routing.escalations_at_once(batch.new, complaint_ids, roster, now)
+    escalated = routing.escalations_at_once(batch.new, complaint_ids, roster, now, plan.changes)
     complaints.add_events(conn, batch.events + escalated)
     return len(complaint_ids)
 

@@ -260,6 +260,20 @@ def test_block_reason_too_long_for_its_record_is_refused(
     assert blocked["reason"] == "y" * 200
 
 
+def test_overlong_reasons_are_refused_before_anything_changes(
+    make_line: Callable[..., Line],
+) -> None:
+    """reassign and reopen take a reason as long as a quoted SMS text at most."""
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    for command in (["reassign", ticket, "PDAM"], ["reopen", ticket]):
+        result = line.cli("complaints", *command, "--reason", "x" * 900, check=False)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "900 characters" in result.stderr and "at most 800" in result.stderr
+    assert line.query("SELECT action FROM surgad_event WHERE action <> 'created'") == []
+
+
 def test_staff_at_a_terminal_see_only_the_answer(make_line: Callable[..., Line]) -> None:
     """At a terminal a change prints its answer alone; elsewhere its event is logged.
 

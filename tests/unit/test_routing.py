@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from surgad import config, directory, escalation, intake, logs, routing, tickets
+from surgad import (
+    actions,
+    config,
+    directory,
+    escalation,
+    intake,
+    logs,
+    routing,
+    tickets,
+)
 from surgad.conversation import NewComplaint
 from surgad.db import outbox
 
@@ -87,15 +96,21 @@ def test_drafted_sms_of_a_headless_unit_match_the_written_ones(
 def test_escalations_at_once_record_and_warn_only_for_headless_units(
     settings: config.Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Each complaint escalated for want of heads gets an event and a warning."""
+    """Each complaint escalated for want of heads gets an event, and a warning
+    that is logged only when the caller logs its committed changes."""
     logs.setup("info")
     news = [new_complaint("PUPR"), new_complaint("PDAM")]
-    events = routing.escalations_at_once(news, [12, 13], roster(settings, PDAM=()), NOW)
+    changes: list[dict[str, str]] = []
+    events = routing.escalations_at_once(
+        news, [12, 13], roster(settings, PDAM=()), NOW, changes
+    )
     assert events == [{"complaint_id": 13, "at": NOW, "actor": "surgad",
                        "action": "escalated", "detail": "unit PDAM has no heads"}]
+    assert capsys.readouterr().out == ""  # nothing before the commit
+    actions.log_changes(changes)
     logged = capsys.readouterr().out
     assert '"unit_without_heads"' in logged and '"unit": "PDAM"' in logged
-    assert '"PUPR"' not in logged
+    assert '"warning"' in logged and '"PUPR"' not in logged
 
 
 def test_recorded_at_finds_only_an_escalation_made_at_that_time() -> None:
