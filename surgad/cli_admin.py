@@ -238,7 +238,7 @@ def modems(state: State, as_json: bool) -> None:
     with db_engine.reading(engine) as conn:
         now = db_inbox.database_now(conn)
         hour_ago = now - dt.timedelta(hours=1)
-        phones = db_modems.phones(conn, tables)
+        phones = db_modems.phones(conn, tables, state.settings.zone)
         sent = db_modems.sent_since(conn, tables, hour_ago)
         failed = db_modems.sent_since(conn, tables, hour_ago, failed=True)
         received = db_modems.received_since(conn, tables, hour_ago)

@@ -26,6 +26,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -69,11 +70,18 @@ def is_alive(row: Mapping[str, Any], now: dt.datetime, status_frequency: float) 
 
 
 def load(
-    conn: sa.Connection, tables: gammu.Tables, status_frequency: float, budget: int
+    conn: sa.Connection,
+    tables: gammu.Tables,
+    status_frequency: float,
+    budget: int,
+    zone: ZoneInfo,
 ) -> Pool:
-    """Read the modems' heartbeats and their last hour of sending."""
+    """Read the modems' heartbeats and their last hour of sending.
+
+    ``zone`` is gammu-smsd's time zone (see ``db_modems.phones``).
+    """
     now = inbox.database_now(conn)
-    rows = db_modems.phones(conn, tables)
+    rows = db_modems.phones(conn, tables, zone)
     alive = sorted({row["id"] for row in rows if is_alive(row, now, status_frequency)})
     sent = Counter(db_modems.sent_since(conn, tables, now - HOUR)) if len(alive) > 1 else Counter()
     return Pool(alive, sent, budget)
@@ -92,11 +100,11 @@ def assign(
 
 
 def silent_with_queue(
-    conn: sa.Connection, tables: gammu.Tables, status_frequency: float
+    conn: sa.Connection, tables: gammu.Tables, status_frequency: float, zone: ZoneInfo
 ) -> list[str]:
     """Return the silent modems that still have SMS queued for them."""
     now = inbox.database_now(conn)
-    rows = db_modems.phones(conn, tables)
+    rows = db_modems.phones(conn, tables, zone)
     silent = [row["id"] for row in rows if not is_alive(row, now, status_frequency)]
     # Asked every watchdog scan: look up only the silent ones, never count
     # the whole outbox (it can hold weeks of SMS for a modem's budget).

@@ -40,7 +40,9 @@ def scan(
     """
     now = now or clock.utc_now()
     with db_engine.reading(engine) as conn:
-        stuck = modems.silent_with_queue(conn, tables, settings.status_frequency)
+        stuck = modems.silent_with_queue(
+            conn, tables, settings.status_frequency, settings.zone
+        )
         escalations_due, reminders_due = complaints.due_kinds(conn, now)
     if stuck:
         with db_engine.writing(engine) as conn:

@@ -362,8 +362,9 @@ def _write_decided(
 def _pool(ctx: Context, conn: sa.Connection) -> modems.Pool:
     """Return the live modems, re-read every few seconds."""
     if ctx.pool is None or time.monotonic() - ctx.pool_loaded > POOL_REFRESH_INTERVAL:
-        ctx.pool = modems.load(conn, ctx.tables, ctx.settings.status_frequency,
-                               ctx.settings.sim_hourly_budget)
+        settings = ctx.settings
+        ctx.pool = modems.load(conn, ctx.tables, settings.status_frequency,
+                               settings.sim_hourly_budget, settings.zone)
         ctx.pool_loaded = time.monotonic()
     return ctx.pool
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -12,8 +13,14 @@ from surgad import clock
 from surgad.db import gammu
 
 
-def phones(conn: sa.Connection, tables: gammu.Tables) -> list[dict[str, Any]]:
-    """Return every gammu-smsd that registered, with its last heartbeat."""
+def phones(conn: sa.Connection, tables: gammu.Tables, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Return every gammu-smsd that registered, with its last heartbeat.
+
+    ``timeout`` is on the database's clock (``inbox.database_now``). gammu-smsd
+    writes TimeOut in its own local time (``zone``); on the servers that is the
+    database's clock too, but SQLite's clock is UTC, so there it is converted.
+    """
+    utc_file = conn.dialect.name == "sqlite"
     table = tables.phones
     query = sa.select(
         table.c.ID, table.c.IMEI, table.c.UpdatedInDB, table.c.TimeOut,
@@ -22,11 +29,16 @@ def phones(conn: sa.Connection, tables: gammu.Tables) -> list[dict[str, Any]]:
     return [
         {
             "id": row[0], "imei": row[1], "heartbeat": clock.parse_db_time(row[2]),
-            "timeout": clock.parse_db_time(row[3]), "signal": row[4],
+            "timeout": _timeout(clock.parse_db_time(row[3]), zone, utc_file),
+            "signal": row[4],
             "sent_total": row[5], "received_total": row[6],
         }
         for row in conn.execute(query)
     ]
+
+
+def _timeout(local: dt.datetime, zone: ZoneInfo, utc_file: bool) -> dt.datetime:
+    return clock.local_to_utc(local, zone) if utc_file else local
 
 
 def sent_since(

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from surgad import clock
 from surgad.db import inbox as db_inbox
 from tests.integration.conftest import TZ, Line
 
@@ -20,11 +21,15 @@ def register_modem(line: Line, phone_id: str, age: dt.timedelta = dt.timedelta()
     """Write a ``phones`` row as gammu-smsd does, with a heartbeat ``age`` old.
 
     Gammu's dummy phones share one IMEI, so two dummy gammu-smsd cannot both be
-    registered; the rows are written the way gammu-smsd writes them instead.
+    registered; the rows are written the way gammu-smsd writes them instead. On
+    SQLite, as there, TimeOut is in gammu-smsd's local time and the other two
+    times in the file's UTC.
     """
     with line.engine.begin() as conn:
         now = db_inbox.database_now(conn) - age
         timeout = now + dt.timedelta(seconds=10)
+        if line.engine.dialect.name == "sqlite":
+            timeout = clock.utc_to_local(timeout, ZoneInfo(TZ))
         values = {"id": phone_id, "imei": f"35{abs(hash(phone_id)) % 10**13:013d}",
                   "now": now, "timeout": timeout}
         if line.engine.dialect.name == "sqlite":
