@@ -17,7 +17,11 @@ MAX_QUOTED = 800
 
 def _clip(text: str) -> str:
     text = text.strip()
-    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1].rstrip() + "…"
+    if len(text) <= MAX_QUOTED:
+        return text
+    # Three dots, not "…": that one character is outside the GSM alphabet and
+    # would send a whole plain-text SMS in UCS-2, in about twice the parts.
+    return text[: MAX_QUOTED - 3].rstrip() + "..."
 _TRIAGE_NAME = "petugas SURGA"
 _MAYOR_NAME = "Wali Kota"
 

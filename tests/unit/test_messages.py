@@ -25,8 +25,10 @@ def test_a_heads_long_note_is_cut_like_a_quoted_complaint() -> None:
         messages.resolution("4821", "PUPR", note),
         messages.status("4821", "PUPR", "acked", note),
     ):
-        assert "…" in text
+        assert text.count("...") == 1 and "…" not in text
         assert len(text) < messages.MAX_QUOTED + 100
+        parts = codec.split(text, 1)  # a plain text stays in the GSM alphabet
+        assert {part.coding for part in parts} == {codec.GSM_CODING} and len(parts) <= 6
 
 
 def test_answer_to_a_command_on_a_reassigned_ticket_is_one_gsm_sms() -> None:
