@@ -188,7 +188,8 @@ def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sm
             **escalation.columns(deadline, act.now, has_heads))
     ticket = tickets.encode(_id(complaint))
     sms = _to_unit(act, complaint, complaint.unit_code,
-                   messages.reopened_unit(ticket, complaint.text, reason))
+                   messages.reopened_unit(ticket, complaint.text, reason,
+                                          by_citizen=act.actor == complaint.citizen))
     citizen = messages.reopened_citizen(ticket, to_mayor=not has_heads)
     return sms + [_to_citizen(complaint, citizen, "reopened")]
 

@@ -144,10 +144,11 @@ def reassigned_citizen(ticket: str, unit_short: str, to_mayor: bool = False) -> 
     return f"SURGA: Aduan no {ticket} dialihkan ke {unit_short} yang berwenang."
 
 
-def reopened_unit(ticket: str, text: str, reason: str) -> str:
-    """Tell a unit a resolved complaint was reopened by the citizen."""
+def reopened_unit(ticket: str, text: str, reason: str, by_citizen: bool = True) -> str:
+    """Tell a unit a resolved complaint was reopened, by the citizen or by staff."""
     why = f" Alasan: {_clip(reason)}" if reason.strip() else ""
-    return f"SURGA #{ticket} DIBUKA LAGI oleh pelapor (belum beres).{why} Aduan: {_clip(text)}"
+    who = "oleh pelapor (belum beres)" if by_citizen else f"oleh {_TRIAGE_NAME}"
+    return f"SURGA #{ticket} DIBUKA LAGI {who}.{why} Aduan: {_clip(text)}"
 
 
 def reopened_citizen(ticket: str, to_mayor: bool = False) -> str:

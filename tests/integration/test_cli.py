@@ -274,6 +274,18 @@ def test_overlong_reasons_are_refused_before_anything_changes(
     assert line.query("SELECT action FROM surgad_event WHERE action <> 'created'") == []
 
 
+def test_staff_reopening_is_not_told_as_the_citizens(make_line: Callable[..., Line]) -> None:
+    """A complaint reopened from the CLI reaches the unit as reopened by staff."""
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    line.cli("complaints", "resolve", ticket, "--note", "sudah diperbaiki")
+    line.cli("complaints", "reopen", ticket, "--reason", "dicek ulang")
+    texts = [row[0] for row in line.query("SELECT TextDecoded FROM outbox")]
+    (text,) = [text for text in texts if "DIBUKA LAGI" in text][:1]
+    assert "oleh petugas SURGA" in text and "oleh pelapor" not in text
+    assert "dicek ulang" in text
+
+
 def test_staff_at_a_terminal_see_only_the_answer(make_line: Callable[..., Line]) -> None:
     """At a terminal a change prints its answer alone; elsewhere its event is logged.
 

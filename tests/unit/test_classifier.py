@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import time
 import tomllib
 from pathlib import Path
 
@@ -14,16 +13,12 @@ from surgad import classifier
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS_FILE = ROOT / "config" / "units-kediri.toml"
-DEV_CSV = ROOT.parent / "shared" / "data" / "complaints-dev.csv"
+DEV_CSV = ROOT / "tests" / "data" / "complaints-dev.csv"  # a copy of the labelled dev set
 
 # Measured on complaints-dev.csv when the lexicon was written: 391/400 right,
 # 1 NONE message routed to a unit. The floors leave room for lexicon edits.
 DEV_ACCURACY_FLOOR = 0.93
 DEV_NONE_LEAK_CEILING = 3
-# Measured above 60,000 typical SMS per second on one core; the floor is far
-# below so that a loaded CI machine still passes, but a per-call regex
-# compile or a quadratic scan does not.
-SPEED_FLOOR_PER_SECOND = 5_000
 
 
 @pytest.fixture(scope="module")
@@ -407,26 +402,7 @@ def test_malformed_unit_file_is_refused() -> None:
         classifier.Classifier.from_config({"units": {}, "scoring": {"strong": "x"}})
 
 
-def test_classification_is_fast(engine: classifier.Classifier) -> None:
-    """Typical SMS classify in well under a millisecond each on one core."""
-    texts = [
-        "PJU MATI JL VETERAN",
-        "tlg sampah di trotoar jl hayam wuruk diangkut, tiap pagi kotor",
-        "banyu PDAM ora mili wes telung dino nang kel ngampel, tulung pak",
-        "3571030000006619#Lilik#mohon pemasangan cermin cembung di tikungan",
-        "antrian di dispenduk penuh bgt, dtg jam 7 dpt no 150, tlg tambah loket",
-        "assalamualaikum min, selamat pagi",
-    ] * 50
-    started = time.perf_counter()
-    for text in texts:
-        engine.classify(text)
-    rate = len(texts) / (time.perf_counter() - started)
-    assert rate >= SPEED_FLOOR_PER_SECOND
-
-
 def _dev_rows() -> list[dict[str, str]]:
-    if not DEV_CSV.exists():
-        pytest.skip(f"{DEV_CSV.name} not found next to the repository")
     with DEV_CSV.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 

@@ -40,3 +40,11 @@ def test_answer_to_a_command_on_a_reassigned_ticket_is_one_gsm_sms() -> None:
         assert "dialihkan ke Kecamatan/Kelurahan" in text and word in text
         (part,) = codec.split(text, 1)
         assert part.coding == "Default_No_Compression"
+
+
+def test_reopening_says_who_reopened() -> None:
+    """The unit learns whether the citizen or staff reopened a complaint."""
+    by_citizen = messages.reopened_unit("4821", "lampu mati", "masih mati")
+    by_staff = messages.reopened_unit("4821", "lampu mati", "dicek ulang", by_citizen=False)
+    assert "oleh pelapor" in by_citizen
+    assert "oleh pelapor" not in by_staff and "oleh petugas SURGA" in by_staff
