@@ -114,6 +114,10 @@ def _read_toml(
     problem of the file itself); bad content always names the file.
     """
     try:
+        if path.exists() and not path.is_file():
+            # A directory fails below anyway; a device such as /dev/zero
+            # would be read for ever.
+            raise ConfigError(str(path), None, "not a regular file")
         raw = path.read_bytes()
     except OSError as exc:
         problem = _open_problem(exc)

@@ -6,6 +6,8 @@ plain words a basic phone shows well, and the ticket code always up front.
 
 from __future__ import annotations
 
+import re
+
 from surgad import phone
 
 SERVICE = "SURGA Kota Kediri"
@@ -15,13 +17,21 @@ SERVICE = "SURGA Kota Kediri"
 MAX_QUOTED = 800
 
 
+# Control characters other than line breaks: a basic phone shows them as
+# boxes or acts on them, and most would send the whole SMS in UCS-2.
+_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _clip(text: str) -> str:
-    text = text.strip()
+    """Quote a citizen's or staff's text: controls as spaces, cut to MAX_QUOTED."""
+    text = _CONTROL.sub(" ", text).strip()
     if len(text) <= MAX_QUOTED:
         return text
     # Three dots, not "…": that one character is outside the GSM alphabet and
     # would send a whole plain-text SMS in UCS-2, in about twice the parts.
     return text[: MAX_QUOTED - 3].rstrip() + "..."
+
+
 _TRIAGE_NAME = "petugas SURGA"
 _MAYOR_NAME = "Wali Kota"
 

@@ -207,3 +207,10 @@ def test_typos_in_the_unit_file_are_refused(
     assert caught.value.key == key
     assert "unknown key" in caught.value.problem
     assert caught.value.path == str(units)
+
+
+def test_a_device_given_as_config_file_is_refused_not_read() -> None:
+    """/dev/zero never ends: it is refused as not a regular file at once."""
+    with pytest.raises(ConfigError) as caught:
+        config.load([Path("/dev/zero")])
+    assert str(caught.value) == "/dev/zero: not a regular file"

@@ -48,3 +48,11 @@ def test_reopening_says_who_reopened() -> None:
     by_staff = messages.reopened_unit("4821", "lampu mati", "dicek ulang", by_citizen=False)
     assert "oleh pelapor" in by_citizen
     assert "oleh pelapor" not in by_staff and "oleh petugas SURGA" in by_staff
+
+
+def test_control_characters_of_a_quoted_text_become_spaces() -> None:
+    """A bell, a tab or a terminal escape in a complaint does not reach a phone."""
+    typed = "lampu\x07 mati\tdi\x1b[31m jl\x7fsemeru\nRT 2"
+    text = messages.forward("4821", typed, "+6281234567890", None, True, False)
+    assert "lampu  mati di [31m jl semeru\nRT 2" in text
+    assert {part.coding for part in codec.split(text, 1)} == {codec.GSM_CODING}
