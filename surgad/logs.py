@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import re
 import sys
 from collections.abc import MutableMapping
@@ -41,6 +43,38 @@ def mask_numbers(
     return event
 
 
+class LineWriter:
+    """Write each event as one line in a single write(2).
+
+    The supervisor and its workers share one stdout (the journal's pipe, or
+    a log file). Python's print() may hand a line to the OS in more than one
+    piece, and two processes' pieces then interleave into a line that is no
+    JSON. One write of a whole line to a pipe (up to 4 KiB) or to a file
+    opened for appending lands whole.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        try:
+            self._fd: int | None = stream.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            self._fd = None  # a stream in memory (tests): plain writes
+
+    def msg(self, message: str) -> None:
+        line = message + "\n"
+        if self._fd is None:
+            self._stream.write(line)
+            self._stream.flush()
+            return
+        self._stream.flush()  # whatever was printed before goes first
+        data = line.encode("utf-8")
+        while data:
+            data = data[os.write(self._fd, data):]
+
+    log = debug = info = warning = warn = error = critical = exception = msg
+    fatal = failure = err = msg
+
+
 def staff_level(chosen: str | None, stream: TextIO) -> str:
     """Choose the level of a staff command's events on ``stream`` (its stderr).
 
@@ -73,7 +107,7 @@ def setup(level: str = "info", stream: TextIO | None = None) -> None:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stdout),
+        logger_factory=lambda *_args: LineWriter(stream or sys.stdout),
         cache_logger_on_first_use=False,
     )
 
