@@ -91,7 +91,10 @@ class Peek:
         compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
         self._sql = str(compiled)
         self._connection: Any = None
-        weakref.finalize(self, self.close)
+        # Not finalize(self, self.close): the bound method would keep the
+        # peek alive, and its connection open, until the process exits.
+        self._held: list[Any] = []
+        weakref.finalize(self, _close_quietly, self._held)
 
     def any_waiting(self) -> bool:
         """Return False only if the share is certainly empty right now."""
@@ -100,6 +103,7 @@ class Peek:
                 pooled = self._engine.raw_connection()
                 pooled.detach()  # it stays in autocommit mode: not for the pool
                 self._connection = pooled.dbapi_connection
+                self._held[:] = [self._connection]
                 self._connection.autocommit(True)
             with self._connection.cursor() as cursor:
                 cursor.execute(self._sql, ())  # () makes the driver read %% as %
@@ -109,12 +113,18 @@ class Peek:
             return True  # let the caller poll; its own errors say what is wrong
 
     def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except Exception:  # noqa: BLE001 - a dead socket needs no goodbye
-                pass
+        self._connection = None
+        _close_quietly(self._held)
+
+
+def _close_quietly(held: list[Any]) -> None:
+    """Close the connections in ``held`` and forget them."""
+    connections, held[:] = list(held), []
+    for connection in connections:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - a dead socket needs no goodbye
+            pass
 
 
 class _Watcher:
