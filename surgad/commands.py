@@ -9,8 +9,9 @@ Texts are read after NFKC folding (fullwidth ``ＣＥＫ １２３`` is ``CEK 12
 ``surgad.numerals``). A command word followed by any run of digits is that
 command, whatever the number: ``BELUM 0`` or a ticket with a digit too many is
 answered "not found" rather than taken for a complaint, and ``tickets.decode``
-alone decides which numbers are tickets (ASCII digits only). Free text quotes a
-ticket only in ASCII digits.
+alone decides which numbers are tickets (ASCII digits only). Only a number that
+counts time is no ticket: ``belum 2 minggu ...`` (not two weeks yet) is not a
+reopen. Free text quotes a ticket only in ASCII digits.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ _NEEDS_ARGUMENT = {Kind.PROGRESS, Kind.REASSIGN}
 # Any run of digits, in any script and of any length: after a command word it is
 # meant as a ticket, and the answer to a bad one is "not found", not silence.
 _TICKET = r"#?\s*(?P<ticket>\d+)\b"
+# ...except where the number counts time: "belum 2 minggu sudah rusak lagi" (not
+# two weeks yet and broken again) is a complaint, not a reopen of ticket 2.
+# "hari ini" (today) after a ticket names no duration.
+_TIME_UNIT = r"\s*(?:hari(?!\s+ini\b)|hr|minggu|mgg|bulan|bln|tahun|thn|jam|menit|mnt)\b"
+_CITIZEN_TICKET = rf"{_TICKET}(?!{_TIME_UNIT})"
+_SPAN_OF_TIME = rf"\d+{_TIME_UNIT}"
 _HEAD = re.compile(
     rf"^\s*(?P<word>terima(?!\s*(?:kasih|ksh|kasi)\b)|proses|selesai|alih|tegur)\b[\s#:.,-]*"
     rf"(?:{_TICKET})?[\s.,:;-]*(?P<rest>.*?)[\s.!]*$",
@@ -77,10 +84,11 @@ _HEAD = re.compile(
 _LIST = re.compile(r"^\s*daftar[\s.!?]*$", re.IGNORECASE)
 _HELP = re.compile(r"^\s*(info|bantuan|format|help|menu)[\s.!?]*$", re.IGNORECASE)
 # After the ticket anything may follow ("CEK 13 no hp saya ganti"): the ticket
-# is what is asked about.
+# is what is asked about. "cek 3 hari lalu lapor ..." names no ticket: it asks
+# about the latest complaint.
 _STATUS_WORD = re.compile(
     rf"^\s*(?:cek|status|stat|sts)\b[\s#:.,-]*(?:aduan|tiket|laporan|no\.?|nomor)?"
-    rf"[\s#:.,-]*(?:{_TICKET}(?:[\s.,:;?!-].*)?)?[\s.?!]*$",
+    rf"[\s#:.,-]*(?:{_CITIZEN_TICKET}(?:[\s.,:;?!-].*)?|{_SPAN_OF_TIME}.*)?[\s.?!]*$",
     re.IGNORECASE | re.DOTALL,
 )
 _STATUS_FREE = re.compile(
@@ -94,7 +102,8 @@ _STATUS_NUMBERED = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _REOPEN_WORD = re.compile(
-    rf"^\s*belum\b[\s#:.,-]*(?:selesai|beres)?[\s#:.,-]*(?:{_TICKET})[\s.,:;-]*(?P<rest>.*)$",
+    rf"^\s*belum\b[\s#:.,-]*(?:selesai|beres)?[\s#:.,-]*(?:{_CITIZEN_TICKET})"
+    rf"[\s.,:;-]*(?P<rest>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 _NOT_FIXED = re.compile(

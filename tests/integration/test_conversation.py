@@ -306,6 +306,24 @@ def test_command_words_with_bad_tickets_get_answers_not_complaints(
     assert len(head) == 2 and all("tidak dapat diproses" in text for text in head)
 
 
+def test_a_span_of_time_after_a_command_word_is_no_ticket(
+    make_line: Callable[..., Line],
+) -> None:
+    """'belum 2 minggu ...' is a new complaint; 'cek 3 hari ...' asks about the latest."""
+    line = make_line()
+    line.start_daemon()
+    ticket = open_complaint(line)
+    send(line, CITIZEN, "cek 3 hari lalu saya lapor, belum ada kabar")
+    send(line, STRANGER, "belum 2 minggu diaspal, jalan di jl semeru kel banjaran berlubang lagi")
+
+    assert line.scalar("SELECT COUNT(*) FROM surgad_complaint") == 2
+    replies = texts_to(line, CITIZEN)
+    assert len(replies) == 2 and ticket in replies[1] and "tidak ditemukan" not in replies[1]
+    assert not any("tidak ditemukan" in text for text in texts_to(line, STRANGER))
+    (second,) = line.query("SELECT MAX(id) FROM surgad_complaint")[0]
+    assert any(tickets.encode(second) in text for text in texts_to(line, PUPR_HEAD))
+
+
 def remove_heads(line: Line, unit: str) -> None:
     """Leave a unit without heads, as removing its last head from the CLI does."""
     line.query_write("DELETE FROM surgad_head WHERE unit_code = :unit", unit=unit)

@@ -190,3 +190,39 @@ def test_other_scripts_digits_quote_no_ticket_in_free_text() -> None:
     """Free text quotes a ticket only in ASCII digits (fullwidth folded to ASCII)."""
     assert commands.quoted_ticket("tambahan tiket " + _arabic_indic("4821")) is None
     assert commands.quoted_ticket("tambahan tiket " + _fullwidth("4821")) == "4821"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "belum 2 minggu sudah rusak lagi",
+        "Belum 3 hari diperbaiki sdh bocor lg",
+        "blm 1 bulan aspal jl. mojoroto mengelupas",
+        "belum 12 hr jalan rusak lagi",
+        "belum 2bln lampu mati lagi",
+    ],
+)
+def test_a_number_that_counts_time_is_no_ticket_to_reopen(text: str) -> None:
+    """Not two weeks yet and broken again: a complaint, not a reopen of ticket 2."""
+    assert commands.parse_citizen(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["cek 3 hari lalu lapor blm ada kabar", "STATUS 1 minggu", "cek 2hari"]
+)
+def test_a_status_word_before_a_span_of_time_asks_about_the_latest(text: str) -> None:
+    assert commands.parse_citizen(text) == commands.Command(Kind.STATUS, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "ticket", "reason"),
+    [
+        ("BELUM 1234 hari ini masih bocor", "1234", "hari ini masih bocor"),
+        ("belum 45 2 hari lagi", "45", "2 hari lagi"),
+        ("belum 7 hari ini", "7", "hari ini"),
+    ],
+)
+def test_a_ticket_before_today_or_a_later_span_is_still_a_ticket(
+    text: str, ticket: str, reason: str
+) -> None:
+    assert commands.parse_citizen(text) == commands.Command(Kind.REOPEN, ticket, reason)
