@@ -82,6 +82,8 @@ class Settings:
     units: Mapping[str, Unit]
     lexicon: Mapping[str, Any]
     sources: tuple[str, ...]
+    # The file that sets service.timezone, or the first one, where it would go.
+    timezone_source: str = ""
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -370,6 +372,7 @@ def _build(
         units=units,
         lexicon=units_data[0],
         sources=tuple(str(path) for path in paths),
+        timezone_source=origin.get("service.timezone") or next(iter(map(str, paths)), ""),
     )
 
 

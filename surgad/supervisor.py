@@ -289,7 +289,7 @@ def check_timezone(engine: Any, settings: config.Settings) -> None:
     observed = clock.observed_offset_hours(pairs) if len(pairs) >= 3 else None
     if observed is not None and abs(observed - expected) >= 1:
         raise ConfigError(
-            settings.sources[-1],
+            settings.timezone_source,
             "service.timezone",
             f"gammu-smsd stores times at UTC{observed:+g} but {settings.timezone} is "
             f"UTC{expected:+g}: set TZ for gammu-smsd or fix the setting",
