@@ -159,6 +159,31 @@ def insert_values(
     _copy_postgresql(conn, sql, values)
 
 
+def inserted_ids(
+    conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert rows whose ids the database picks; return the ids in the order given.
+
+    Where ``reserve_ids`` cannot reserve (MariaDB). One multi-row INSERT ...
+    RETURNING where the database has it (MariaDB 10.5 and later): ids are
+    handed out in row order within one statement. Elsewhere (MySQL) a
+    statement per row, a round trip each.
+    """
+    if not rows:
+        return []
+    key = _key_column(table)
+    if conn.dialect.insert_returning:
+        query = sa.insert(table).returning(key, sort_by_parameter_order=True)
+        return [int(value) for value in conn.execute(query, list(rows)).scalars()]
+    ids = []
+    for row in rows:
+        (new_id,) = conn.execute(sa.insert(table), row).inserted_primary_key or (None,)
+        if new_id is None:
+            raise RuntimeError(f"the database returned no {table.name} id")
+        ids.append(int(new_id))
+    return ids
+
+
 def _copy_postgresql(conn: sa.Connection, sql: str, values: Sequence[Sequence[Any]]) -> None:
     """Send rows with COPY: less work for both sides than a multi-row INSERT.
 

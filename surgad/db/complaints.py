@@ -27,12 +27,7 @@ def insert(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         values = [(i, *take(row)) for i, row in zip(reserved, rows, strict=True)]
         bulk.insert_values(conn, complaint, ("id", *columns), values)
         return reserved
-    ids = []
-    for row in rows:
-        result = conn.execute(sa.insert(complaint), [row])
-        (new_id,) = result.inserted_primary_key or (0,)
-        ids.append(int(new_id))
-    return ids
+    return bulk.inserted_ids(conn, complaint, rows)
 
 
 def highest_id(conn: sa.Connection) -> int:

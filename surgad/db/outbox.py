@@ -112,28 +112,31 @@ def _part_rows(row_id: int, parts: list[codec.Part]) -> list[dict[str, Any]]:
 def _queue_unnumbered(
     conn: sa.Connection, tables: gammu.Tables, pieces: list[tuple[Sms, list[codec.Part]]]
 ) -> None:
-    """Queue where ids come only from the insert (MariaDB): long ones one by one.
+    """Queue where ids come only from the insert (MariaDB).
 
-    A long message's part 1 goes in first; its new id then names the reference
-    of every part, part 1's UDH included.
+    Every part 1 goes in first; the new ids then name the reference of every
+    long message's parts, part 1's UDH set in one UPDATE.
     """
-    singles = [_row(tables, sms, parts[0], False) for sms, parts in pieces if len(parts) == 1]
-    if singles:
-        conn.execute(sa.insert(tables.outbox), singles)
-    for sms, parts in pieces:
-        if len(parts) == 1:
-            continue
-        first = conn.execute(sa.insert(tables.outbox), _row(tables, sms, parts[0], True))
-        (row_id,) = first.inserted_primary_key or (None,)
-        if row_id is None:
-            raise RuntimeError("the database returned no outbox id")
-        parts = _referenced(parts, int(row_id))
-        conn.execute(
-            sa.update(tables.outbox)
-            .where(tables.outbox.c.ID == row_id)
-            .values(UDH=parts[0].udh)
-        )
-        conn.execute(sa.insert(tables.outbox_multipart), _part_rows(int(row_id), parts))
+    rows = [_row(tables, sms, parts[0], len(parts) > 1) for sms, parts in pieces]
+    ids = bulk.inserted_ids(conn, tables.outbox, rows)
+    longs = [
+        (row_id, _referenced(parts, row_id))
+        for row_id, (_sms, parts) in zip(ids, pieces, strict=True)
+        if len(parts) > 1
+    ]
+    if not longs:
+        return
+    # Plain SQL: a CASE of one branch per message would be compiled anew by
+    # SQLAlchemy for every count of messages.
+    whens = " ".join(["WHEN %s THEN %s"] * len(longs))
+    listed = ", ".join(["%s"] * len(longs))
+    conn.exec_driver_sql(
+        f"UPDATE outbox SET UDH = CASE ID {whens} END WHERE ID IN ({listed})",
+        (*(value for row_id, parts in longs for value in (row_id, parts[0].udh)),
+         *(row_id for row_id, _parts in longs)),
+    )
+    bulk.insert(conn, tables.outbox_multipart,
+                [row for row_id, parts in longs for row in _part_rows(row_id, parts)])
 
 
 def sent_counts(conn: sa.Connection, tables: gammu.Tables) -> dict[str, int]:

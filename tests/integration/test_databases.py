@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from surgad import clock, codec, dummyphone, worker
-from surgad.db import complaints, gammu, inbox, notify, outbox, schema
+from surgad.db import bulk, complaints, gammu, inbox, notify, outbox, schema
 from surgad.db import engine as db_engine
 from surgad.errors import DatabaseError
 from tests.integration import databases
@@ -365,6 +365,47 @@ def test_bulk_rows_keep_every_character_and_type(backend: str, engine: sa.Engine
     assert clock.parse_db_time(stored["received_at"]) == kept
     assert stored["escalate_at"] is None
     assert (reason, key, clock.parse_db_time(handled)) == (texts[1], None, kept)
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "row_by_row"])
+def test_ids_the_database_picks_come_back_in_row_order(
+    backend: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, returning: bool
+) -> None:
+    """Rows inserted where ids cannot be reserved get their own ids back, in order:
+    by one INSERT ... RETURNING, or (MySQL) a statement per row. On MariaDB the
+    outbox takes this path, long messages included."""
+    monkeypatch.setattr(engine.dialect, "insert_returning", returning)
+    tables = gammu.tables(backend)
+    now = dt.datetime(2026, 12, 5, 1, 2, 3)
+    rows = [
+        {"citizen": f"+628{index}", "text": f"aduan {index}", "unit_code": "PUPR",
+         "confidence": 0.5, "status": "open", "received_at": now, "created_at": now,
+         "deadline_at": now, "inbox_id": index}
+        for index in range(1, 6)
+    ]
+    long_text = "Mohon segera ditindaklanjuti laporan warga. " * 5
+    texts = ["a", long_text, "b", long_text + "!"]
+    with db_engine.writing(engine) as conn:
+        ids = bulk.inserted_ids(conn, complaints.complaint, rows)
+        if backend == "mysql":
+            outbox.queue(conn, tables, [outbox.Sms("+6281", text, "t") for text in texts])
+    with engine.connect() as conn:
+        stored = dict(conn.execute(
+            sa.select(complaints.complaint.c.id, complaints.complaint.c.text)
+        ).all())
+        sent = conn.execute(sa.select(tables.outbox).order_by(tables.outbox.c.ID)).all()
+        parts = conn.execute(sa.select(tables.outbox_multipart)).all()
+    assert ids == sorted(ids) and [stored[i] for i in ids] == [row["text"] for row in rows]
+    if backend != "mysql":
+        return
+    for row, text in zip(sent, texts, strict=True):
+        own = sorted((part for part in parts if part.ID == row.ID),
+                     key=lambda part: part.SequencePosition)
+        assert row.TextDecoded + "".join(part.TextDecoded for part in own) == text
+        udhs = [codec.parse_udh(udh) if udh else None
+                for udh in [row.UDH] + [part.UDH for part in own]]
+        assert {udh.reference for udh in udhs if udh} <= {row.ID % 256}
+        assert all(udhs) == (len(text) > 1)
 
 
 def test_outbox_ids_are_never_reused_after_gammu_sends(
