@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -189,6 +190,17 @@ def _options(url: sa.URL) -> dict[str, Any]:
     return options
 
 
+# SQLite has no hash function of its own: each connection gets this one, the
+# CRC-32 of the UTF-8 text that MariaDB's CRC32() computes, so that workers
+# share the inbox by sender the same way in every process (see inbox._share).
+SHARE_FUNCTION = "surgad_share"
+
+
+def sender_share(number: str | None, count: int) -> int:
+    """Return which of ``count`` workers handles the SMS of ``number``."""
+    return zlib.crc32((number or "").encode("utf-8", "surrogatepass")) % count
+
+
 def _prepare_sqlite(engine: sa.Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -205,6 +217,7 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
         cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
         cursor.close()
+        dbapi_conn.create_function(SHARE_FUNCTION, 2, sender_share, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:

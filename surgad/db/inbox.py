@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from surgad import clock, intake
 from surgad.db import bulk, gammu
+from surgad.db import engine as db_engine
 from surgad.db.models import InboxOutcome
 
 _outcome = InboxOutcome.__table__  # type: ignore[attr-defined]
@@ -64,10 +65,10 @@ def fetch_batch(
 ) -> list[intake.InboxRow]:
     """Return unprocessed rows above ``after_id``, oldest id first.
 
-    With several workers, worker k of n takes single SMS whose id is k modulo
-    n; worker 0 also takes every part of a concatenated SMS, so the parts of one
-    message meet in one process. With ``lock`` the rows are claimed: locked
-    until the transaction ends, skipping rows another transaction claimed.
+    With several workers, worker k of n takes the SMS of the senders whose
+    hash is k modulo n (see ``_share``). With ``lock`` the rows are claimed:
+    locked until the transaction ends, skipping rows another transaction
+    claimed.
     """
     if lock and conn.dialect.name == "mysql":
         return _claim_by_id(conn, tables, after_id, limit, partition)
@@ -100,11 +101,13 @@ def _batch(
 def _share(inbox: sa.Table, index: int, count: int, dialect: str) -> Any:
     """Select worker ``index`` of ``count``'s share of the inbox.
 
-    On the servers the share is a hash of the sender: every SMS of one number
-    goes to one worker, so per-number limits, follow-ups and the parts of a long
-    SMS are decided in one place while workers commit in parallel. SQLite has
-    one writer anyway (its workers queue on a lock), so there worker k takes
-    single SMS by id and worker 0 takes every part of a long SMS.
+    The share is a hash of the sender: every SMS of one number goes to one
+    worker, which handles them in the order they were stored, so a complaint
+    is open before its follow-up is read, and per-number limits and the parts
+    of a long SMS are decided in one place. On SQLite too, although its
+    workers write one at a time: a worker decides a batch before it takes the
+    write lock, and two workers deciding one number's SMS side by side would
+    each see no complaint yet.
     """
     if dialect == "postgresql":
         # bigint first: abs() of the lowest int4 hashtext can return is an error.
@@ -112,8 +115,7 @@ def _share(inbox: sa.Table, index: int, count: int, dialect: str) -> Any:
         return sa.func.abs(hashed) % count == index
     if dialect == "mysql":
         return sa.func.crc32(inbox.c.SenderNumber) % count == index
-    single = sa.and_(inbox.c.ID % count == index, inbox.c.UDH == "")
-    return sa.or_(single, inbox.c.UDH != "") if index == 0 else single
+    return getattr(sa.func, db_engine.SHARE_FUNCTION)(inbox.c.SenderNumber, count) == index
 
 
 def waiting(tables: gammu.Tables, partition: tuple[int, int], dialect: str) -> sa.Select[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from surgad import config, worker
@@ -68,3 +69,31 @@ def test_plan_is_written_as_decided_when_nothing_changed(
     assert not plan.redecided
     assert made == 1
     assert line.scalar("SELECT COUNT(*) FROM surgad_complaint") == 2
+
+
+def test_a_follow_up_decided_beside_its_complaint_stays_a_follow_up(
+    make_line: Callable[..., Line],
+) -> None:
+    """Two workers handling complaints and their follow-ups, stored one after the
+    other, make one complaint and one follow-up per citizen, on SQLite too."""
+    line = make_line(with_gammu=False)
+    numbers = [f"+62813550{index:05d}" for index in range(20)]
+    rows = []
+    for index, number in enumerate(numbers):
+        rows.append(inbox_row(number, f"jalan rusak berlubang besar di jl brawijaya {index}", ""))
+        later = inbox_row(
+            number, f"tambahan: lubang jalan di jl brawijaya {index} makin dalam, motor jatuh", ""
+        )
+        later["ReceivingDateTime"] += dt.timedelta(seconds=30)  # type: ignore[operator]
+        rows.append(later)
+    line.start_daemon("--workers", "2")
+    for row in rows:  # one commit each, as gammu-smsd stores them
+        line.insert_inbox([row])
+    line.wait_settled(len(rows))
+
+    outcomes = dict(line.query(
+        "SELECT outcome, COUNT(*) FROM surgad_inbox_outcome GROUP BY outcome"
+    ))
+    assert outcomes == {"complaint": 20, "followup": 20}
+    texts = [text for (text,) in line.query("SELECT text FROM surgad_complaint")]
+    assert all(text.startswith("jalan rusak") for text in texts)

@@ -242,6 +242,24 @@ def test_partitioned_claims_never_skip_each_others_rows(
     assert claims and all(claim == share for claim in claims)
 
 
+def test_each_senders_sms_go_to_one_worker(backend: str, engine: sa.Engine) -> None:
+    """Workers share the inbox by sender, on SQLite too: a number's SMS are all
+    decided by one worker, in the order they were stored."""
+    tables = gammu.tables(backend)
+    rows = [row for _round in range(3) for row in inbox_rows(10)]
+    rows += [dict(rows[0], UDH="050003A70201"), dict(rows[1], UDH="050003A70202")]
+    store(engine, rows)
+    with engine.connect() as conn:
+        shares = [
+            inbox.fetch_batch(conn, tables, after_id=0, limit=100, partition=(k, 2))
+            for k in range(2)
+        ]
+    senders = [{row.sender for row in share} for share in shares]
+    assert senders[0] and senders[1] and not senders[0] & senders[1]
+    assert sorted(row.id for share in shares for row in share) == list(range(1, 33))
+    assert all(share == sorted(share, key=lambda row: row.id) for share in shares)
+
+
 def test_rows_are_marked_processed_once(backend: str, engine: sa.Engine) -> None:
     """Marking is guarded: a second mark of the same rows marks nothing."""
     tables = gammu.tables(backend)
