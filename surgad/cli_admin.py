@@ -237,6 +237,7 @@ def modems(state: State, as_json: bool) -> None:
     tables = gammu.tables(engine.dialect.name)
     with db_engine.reading(engine) as conn:
         now = db_inbox.database_now(conn)
+        offset = db_inbox.database_offset(conn)
         hour_ago = now - dt.timedelta(hours=1)
         phones = db_modems.phones(conn, tables, state.settings.zone)
         sent = db_modems.sent_since(conn, tables, hour_ago)
@@ -247,7 +248,8 @@ def modems(state: State, as_json: bool) -> None:
         {
             "phone_id": row["id"],
             "alive": surgad_modems.is_alive(row, now, state.settings.status_frequency),
-            "heartbeat": str(row["heartbeat"]),
+            "heartbeat": str(clock.utc_to_local(db_modems.heartbeat_utc(row, offset),
+                                                state.settings.zone)),
             "signal": row["signal"],
             "sent_1h": sent.get(row["id"], 0),
             "received_1h": received.get(row["id"], 0),
