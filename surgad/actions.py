@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 
@@ -58,14 +58,18 @@ def _short(act: Act, code: str) -> str:
 
 def _change(
     act: Act, complaint: models.Complaint, expected: list[str], action: str,
-    detail: str | None, problem: str, **values: object,
+    detail: str | None, problem: str, recorded: Mapping[str, str] | None = None,
+    **values: object,
 ) -> None:
-    """Apply a guarded update and record it, or raise StateError."""
+    """Apply a guarded update and record it, or raise StateError.
+
+    ``recorded``: more columns of the history entry than its detail.
+    """
     if not complaints.update_state(act.conn, _id(complaint), expected, **values):
         raise StateError(f"ticket {tickets.encode(_id(complaint))} {problem}")
     complaints.add_events(act.conn, [{
         "complaint_id": _id(complaint), "at": act.now, "actor": act.actor,
-        "action": action, "detail": detail,
+        "action": action, "detail": detail, **(recorded or {}),
     }])
     act.changes.append(
         {"action": action, "ticket": tickets.encode(_id(complaint)), "actor": act.actor}
@@ -147,7 +151,8 @@ def reassign(
     has_heads = bool(act.roster.heads_of(unit))
     detail = f"{complaint.unit_code}{_MOVED}{unit}" + (f": {reason}" if reason else "")
     _change(act, complaint, [models.OPEN, models.ACKED], "reassigned", detail,
-            "is already resolved", unit_code=unit, status=models.OPEN, acked_at=None,
+            "is already resolved", {"from_unit": complaint.unit_code, "to_unit": unit},
+            unit_code=unit, status=models.OPEN, acked_at=None,
             deadline_at=deadline, remind_at=remind,
             **escalation.columns(deadline, act.now, has_heads))
     ticket = tickets.encode(_id(complaint))
@@ -159,18 +164,9 @@ def reassign(
     ]
 
 
-# A reassignment is recorded as "PUPR -> PDAM: reason" (unit codes hold neither).
+# A reassignment is shown as "PUPR -> PDAM: reason"; its units are also
+# recorded in columns of their own (see ``complaints.moved_out_of``).
 _MOVED = " -> "
-
-
-def moved_from(conn: sa.Connection, complaint_id: int, units: Iterable[str]) -> str | None:
-    """Return the unit a complaint was last reassigned to out of one of ``units``."""
-    units = set(units)
-    for detail in reversed(complaints.reassignments(conn, complaint_id)):
-        old, moved, rest = detail.partition(_MOVED)
-        if moved and old in units:
-            return rest.partition(":")[0]
-    return None
 
 
 def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sms]:
@@ -183,7 +179,8 @@ def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sm
     deadline, remind = due_times(act, complaint.unit_code, act.now)
     has_heads = bool(act.roster.heads_of(complaint.unit_code))
     _change(act, complaint, [models.RESOLVED], "reopened", reason or None,
-            "is not resolved", status=models.OPEN, resolved_at=None, acked_at=None,
+            "is not resolved", recorded=None, status=models.OPEN, resolved_at=None,
+            acked_at=None,
             reopened_at=act.now, deadline_at=deadline, remind_at=remind,
             **escalation.columns(deadline, act.now, has_heads))
     ticket = tickets.encode(_id(complaint))

@@ -471,7 +471,7 @@ class Batch:
             return False  # a head of both units may still act, unless it repeats
         assert complaint.id is not None
         units = self.roster.units_of.get(number, ())
-        moved_to = actions.moved_from(self.conn, complaint.id, units)
+        moved_to = complaints.moved_out_of(self.conn, complaint.id, units)
         if moved_to is None:
             return False
         repeat = alih and _target(command) == moved_to

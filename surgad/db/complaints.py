@@ -89,14 +89,21 @@ def history(conn: sa.Connection, complaint_id: int) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def reassignments(conn: sa.Connection, complaint_id: int) -> list[str]:
-    """Return the details of a complaint's recorded reassignments, oldest first."""
+def moved_out_of(
+    conn: sa.Connection, complaint_id: int, units: Iterable[str]
+) -> str | None:
+    """Return the unit a complaint was last reassigned to out of one of ``units``."""
     query = (
-        sa.select(event.c.detail)
-        .where(event.c.complaint_id == complaint_id, event.c.action == "reassigned")
-        .order_by(event.c.at, event.c.id)
+        sa.select(event.c.to_unit)
+        .where(
+            event.c.complaint_id == complaint_id,
+            event.c.action == "reassigned",
+            event.c.from_unit.in_(sorted(set(units))),
+        )
+        .order_by(event.c.at.desc(), event.c.id.desc())
+        .limit(1)
     )
-    return [detail or "" for (detail,) in conn.execute(query)]
+    return conn.execute(query).scalar()
 
 
 # The events that send a complaint somewhere (a forward with a new complaint is
