@@ -20,7 +20,7 @@ from surgad.config import Settings
 from surgad.db import complaints, gammu, models, outbox
 from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
-from surgad.errors import NoHeadsError, NotFoundError, StateError
+from surgad.errors import NoHeadsError, NotFoundError, RepeatedError, StateError
 
 
 @dataclasses.dataclass
@@ -192,16 +192,24 @@ def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sm
 
 
 def reprimand(act: Act, complaint: models.Complaint) -> list[outbox.Sms]:
-    """Pass the mayor's reminder to the unit's heads; record it."""
+    """Pass the mayor's reminder to the unit's heads; record it.
+
+    Once per unit and deadline: a repeat raises RepeatedError and sends
+    nothing. The complaint's row is locked first (on the servers), so that
+    two reprimands at once cannot both find none recorded.
+    """
+    ticket = tickets.encode(_id(complaint))
+    complaint = complaints.get(act.conn, _id(complaint), lock=True) or complaint
     if complaint.status == models.RESOLVED:
-        raise StateError(f"ticket {tickets.encode(_id(complaint))} is already resolved")
+        raise StateError(f"ticket {ticket} is already resolved")
+    if complaints.reprimanded_since_restart(act.conn, _id(complaint)):
+        raise RepeatedError(f"ticket {ticket}: {complaint.unit_code} was already reprimanded")
     if not act.roster.heads_of(complaint.unit_code):
         raise NoHeadsError(f"unit {complaint.unit_code} has no heads to remind")
     complaints.add_events(act.conn, [{
         "complaint_id": _id(complaint), "at": act.now, "actor": act.actor,
         "action": "reprimanded", "detail": "reminder from the mayor",
     }])
-    ticket = tickets.encode(_id(complaint))
     text = messages.reprimand(ticket, _short(act, complaint.unit_code), complaint.text)
     return _to_heads(act, complaint.unit_code, text, "reprimand", ticket)
 

@@ -29,7 +29,7 @@ from surgad import (
 )
 from surgad.config import Settings
 from surgad.db import complaints, inbox, models, outbox
-from surgad.errors import NoHeadsError, StateError
+from surgad.errors import NoHeadsError, RepeatedError, StateError
 
 HOUR = dt.timedelta(hours=1)
 LATE_PART_WINDOW = dt.timedelta(days=1)
@@ -436,6 +436,9 @@ class Batch:
         except NoHeadsError:
             short = self._unit_short(complaint.unit_code)
             self._tell(number, messages.no_heads(command.word, command.ticket, short))
+            return
+        except RepeatedError:
+            self._tell(number, messages.head_repeated(command.word, command.ticket))
             return
         except StateError:
             self._tell(number, messages.head_state(command.ticket, complaint.status))

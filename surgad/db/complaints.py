@@ -106,6 +106,30 @@ def moved_out_of(
     return conn.execute(query).scalar()
 
 
+# A reassignment or a reopening gives the unit a fresh deadline: what the
+# mayor said about the complaint before it no longer applies.
+_RESTARTS = ("reassigned", "reopened")
+
+
+def reprimanded_since_restart(conn: sa.Connection, complaint_id: int) -> bool:
+    """Tell whether the mayor reprimanded a complaint's unit since its clock restarted.
+
+    The clock restarts when the complaint is reassigned or reopened, so this is
+    a reprimand of the unit that has it now, for the deadline it has now.
+    """
+    restarted = (
+        sa.select(sa.func.coalesce(sa.func.max(event.c.id), 0))
+        .where(event.c.complaint_id == complaint_id, event.c.action.in_(_RESTARTS))
+        .scalar_subquery()
+    )
+    query = sa.select(sa.literal(1)).where(
+        event.c.complaint_id == complaint_id,
+        event.c.action == "reprimanded",
+        event.c.id > restarted,
+    ).limit(1)
+    return conn.execute(query).first() is not None
+
+
 # The events that send a complaint somewhere (a forward with a new complaint is
 # not recorded; it has no event before these): the last one says where it went.
 _ROUTED = ("escalated", "forwarded", "reassigned", "reopened")
