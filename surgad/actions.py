@@ -241,6 +241,30 @@ def forward_to_new_heads(act: Act, unit: str) -> list[outbox.Sms]:
     return sms
 
 
+def escalate_headless(act: Act, unit: str) -> list[outbox.Sms]:
+    """Send the mayor the open complaints of a unit that has just lost its last head.
+
+    They are the ones whose escalation is still to come: each is marked
+    escalated, recorded and logged as one routed to a unit without heads, so
+    no watchdog sends it again and ``heads add`` forwards it to a new head.
+    A complaint the unit has acknowledged stays with it.
+    """
+    if act.roster.heads_of(unit):
+        return []
+    sms: list[outbox.Sms] = []
+    events = []
+    for complaint in complaints.escalation_due_for(act.conn, unit):
+        if not complaints.mark_escalated(act.conn, _id(complaint), act.now):
+            continue
+        ticket = tickets.encode(_id(complaint))
+        sms += escalation.no_heads_sms(ticket, unit, complaint.text, complaint.citizen,
+                                       complaint.kelurahan, act.settings)
+        events.append(escalation.event(_id(complaint), act.now, escalation.no_heads(unit)))
+        act.changes.append(escalation.no_heads_change(unit, ticket))
+    complaints.add_events(act.conn, events)
+    return sms
+
+
 def _to_unit(
     act: Act, complaint: models.Complaint, unit: str, text: str
 ) -> list[outbox.Sms]:
@@ -301,3 +325,22 @@ def add_head(
         outbox.queue(conn, tables, forward_to_new_heads(act, unit))
     log_changes(act.changes)
     return added, len(act.changes)
+
+
+def remove_head(
+    engine: sa.Engine, settings: Settings, unit: str, number: str, force: bool, actor: str
+) -> tuple[int, int]:
+    """Stop a number acting for a unit from the CLI (see ``directory.remove_head``).
+
+    If that was the unit's last head, its open complaints go to the mayor in
+    the same transaction (``escalate_headless``). Returns how many heads the
+    unit keeps, and how many complaints went to the mayor.
+    """
+    tables = gammu.tables(engine.dialect.name)
+    now = clock.utc_now()
+    with db_engine.writing(engine) as conn:
+        left = directory.remove_head(conn, unit, number, force)
+        act = Act(conn, settings, directory.load(conn, settings), actor, now)
+        outbox.queue(conn, tables, escalate_headless(act, unit))
+    log_changes(act.changes)
+    return left, len(act.changes)

@@ -132,13 +132,17 @@ def heads_add(state: State, unit: str, number: str) -> None:
 def heads_remove(state: State, unit: str, number: str, force: bool) -> None:
     """Stop a number acting for a unit (not its last head, unless --force)."""
     code, e164 = _code(unit, state), _number(number, state)
-    with db_engine.writing(state.engine()) as conn:
-        left = directory.remove_head(conn, code, e164, force)
+    left, escalated = actions.remove_head(
+        state.engine(), state.settings, code, e164, force, cli_state.actor()
+    )
     click.echo(f"{code}: removed {e164}")
+    if escalated:
+        plural = "s" if escalated > 1 else ""
+        click.echo(f"{code}: sent {escalated} open complaint{plural} to the mayor")
     if not left:
         click.echo(
-            f"surgad: warning: {code} has no head now: its complaints go to no unit "
-            f"head until one is added",
+            f"surgad: warning: {code} has no head now: its complaints go to the mayor "
+            f"until one is added",
             err=True,
         )
 

@@ -163,6 +163,21 @@ def last_sent_to_mayor_for(
     return [item for item in found if last.get(item.id) == ("escalated", reason)]
 
 
+def escalation_due_for(conn: sa.Connection, unit: str) -> list[models.Complaint]:
+    """Return a unit's complaints whose escalation is still to come, oldest first.
+
+    On the servers they stay locked until commit, as the watchdog's claims do.
+    """
+    query = (
+        sa.select(complaint)
+        .where(complaint.c.unit_code == unit, complaint.c.escalate_at.is_not(None))
+        .order_by(complaint.c.id)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return [models.Complaint(**row) for row in conn.execute(query).mappings()]
+
+
 def update_state(
     conn: sa.Connection, complaint_id: int, expected: Sequence[str], **values: Any
 ) -> bool:
