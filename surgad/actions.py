@@ -309,14 +309,23 @@ def run(
 
 
 def add_head(
-    engine: sa.Engine, settings: Settings, unit: str, number: str, actor: str
+    engine: sa.Engine, settings: Settings, unit: str, number: str, actor: str,
+    force: bool = False,
 ) -> tuple[bool, int]:
     """Register a unit head from the CLI and forward it what waited for one.
 
     One transaction: the head, the forwards (``forward_to_new_heads``) and
     their records commit together. Returns whether the number was new to the
     unit, and how many complaints were forwarded.
+
+    Raises:
+        StateError: the number is the mayor's and ``force`` is not set.
     """
+    if number in settings.mayor_numbers and not force:
+        raise StateError(
+            f"{number} is the mayor's number: as a head of {unit} it would also get "
+            f"{unit}'s complaints and reminders (add it with --force if that is meant)"
+        )
     tables = gammu.tables(engine.dialect.name)
     now = clock.utc_now()
     with db_engine.writing(engine) as conn:

@@ -104,16 +104,17 @@ def heads_list(state: State, as_json: bool) -> None:
 @heads.command("add")
 @click.argument("unit")
 @click.argument("number")
+@click.option("--force", is_flag=True, help="Add the mayor's number too.")
 @pass_state
-def heads_add(state: State, unit: str, number: str) -> None:
+def heads_add(state: State, unit: str, number: str, force: bool) -> None:
     """Let a number act for a unit by SMS and receive its complaints.
 
     Open complaints that went to the mayor while the unit had no heads are
-    forwarded to its heads now, once.
+    forwarded to its heads now, once. The mayor's number only with --force.
     """
     code, e164 = _code(unit, state), _number(number, state)
     added, forwarded = actions.add_head(
-        state.engine(), state.settings, code, e164, cli_state.actor()
+        state.engine(), state.settings, code, e164, cli_state.actor(), force
     )
     click.echo(f"{code}: {'added' if added else 'already has'} {e164}")
     if forwarded:
@@ -161,13 +162,15 @@ def senders() -> None:
     ),
     help=f"Why (recorded; at most {models.BLOCK_REASON_LENGTH} characters).",
 )
+@click.option("--force", is_flag=True, help="Block a unit head's or the mayor's number too.")
 @pass_state
-def senders_block(state: State, number: str, reason: str | None) -> None:
-    """Block a number."""
+def senders_block(state: State, number: str, reason: str | None, force: bool) -> None:
+    """Block a number (not a unit head's or the mayor's, unless --force)."""
     e164 = _number(number, state)
     with db_engine.writing(state.engine()) as conn:
-        done = db_directory.block(
-            conn, e164, cli_state.actor(), reason or None, clock.utc_now()
+        roster = directory.load(conn, state.settings)
+        done = directory.block(
+            conn, roster, e164, cli_state.actor(), reason or None, clock.utc_now(), force
         )
     click.echo(f"{e164} {'blocked' if done else 'was already blocked'}")
 

@@ -571,3 +571,31 @@ def test_removing_the_last_head_sends_open_complaints_to_the_mayor_once(
 
     added = line.cli("heads", "add", "PUPR", "+6281277770001")
     assert "forwarded 1 open complaint " in added.stdout
+
+
+def test_staff_numbers_are_made_heads_or_blocked_only_with_force(
+    make_line: Callable[..., Line],
+) -> None:
+    """The mayor as a head, a head or the mayor blocked: refused (exit 6) unless --force."""
+    line = make_line(with_gammu=False)
+    (head,) = [row[0] for row in line.query(
+        "SELECT number FROM surgad_head WHERE unit_code = 'PUPR'")]
+    heads = "SELECT COUNT(*) FROM surgad_head WHERE number = :number"
+    blocked = "SELECT COUNT(*) FROM surgad_blocked_sender"
+
+    for args, said in (
+        (["heads", "add", "PDAM", MAYOR], "the mayor's number"),
+        (["senders", "block", head], "a head of PUPR"),
+        (["senders", "block", MAYOR, "--reason", "iseng"], "the mayor's number"),
+    ):
+        refused = line.cli(*args, check=False)
+        assert refused.returncode == 6, (args, refused.stderr)
+        assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("surgad: error:")
+        assert said in refused.stderr and "--force" in refused.stderr
+        assert refused.stdout == ""
+    assert line.scalar(heads, number=MAYOR) == 0 and line.scalar(blocked) == 0
+
+    line.cli("heads", "add", "PDAM", MAYOR, "--force")
+    line.cli("senders", "block", head, "--force")
+    assert line.scalar(heads, number=MAYOR) == 1 and line.scalar(blocked) == 1
+    assert line.cli("senders", "block", "+6281234567009").returncode == 0
