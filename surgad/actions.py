@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 
@@ -20,7 +20,7 @@ from surgad.config import Settings
 from surgad.db import complaints, gammu, models, outbox
 from surgad.db import directory as db_directory
 from surgad.db import engine as db_engine
-from surgad.errors import NoHeadsError, NotFoundError, StateError
+from surgad.errors import NoHeadsError, NotFoundError, RepeatedError, StateError
 
 
 @dataclasses.dataclass
@@ -58,14 +58,18 @@ def _short(act: Act, code: str) -> str:
 
 def _change(
     act: Act, complaint: models.Complaint, expected: list[str], action: str,
-    detail: str | None, problem: str, **values: object,
+    detail: str | None, problem: str, recorded: Mapping[str, str] | None = None,
+    **values: object,
 ) -> None:
-    """Apply a guarded update and record it, or raise StateError."""
+    """Apply a guarded update and record it, or raise StateError.
+
+    ``recorded``: more columns of the history entry than its detail.
+    """
     if not complaints.update_state(act.conn, _id(complaint), expected, **values):
         raise StateError(f"ticket {tickets.encode(_id(complaint))} {problem}")
     complaints.add_events(act.conn, [{
         "complaint_id": _id(complaint), "at": act.now, "actor": act.actor,
-        "action": action, "detail": detail,
+        "action": action, "detail": detail, **(recorded or {}),
     }])
     act.changes.append(
         {"action": action, "ticket": tickets.encode(_id(complaint)), "actor": act.actor}
@@ -147,7 +151,8 @@ def reassign(
     has_heads = bool(act.roster.heads_of(unit))
     detail = f"{complaint.unit_code}{_MOVED}{unit}" + (f": {reason}" if reason else "")
     _change(act, complaint, [models.OPEN, models.ACKED], "reassigned", detail,
-            "is already resolved", unit_code=unit, status=models.OPEN, acked_at=None,
+            "is already resolved", {"from_unit": complaint.unit_code, "to_unit": unit},
+            unit_code=unit, status=models.OPEN, acked_at=None,
             deadline_at=deadline, remind_at=remind,
             **escalation.columns(deadline, act.now, has_heads))
     ticket = tickets.encode(_id(complaint))
@@ -159,18 +164,9 @@ def reassign(
     ]
 
 
-# A reassignment is recorded as "PUPR -> PDAM: reason" (unit codes hold neither).
+# A reassignment is shown as "PUPR -> PDAM: reason"; its units are also
+# recorded in columns of their own (see ``complaints.moved_out_of``).
 _MOVED = " -> "
-
-
-def moved_from(conn: sa.Connection, complaint_id: int, units: Iterable[str]) -> str | None:
-    """Return the unit a complaint was last reassigned to out of one of ``units``."""
-    units = set(units)
-    for detail in reversed(complaints.reassignments(conn, complaint_id)):
-        old, moved, rest = detail.partition(_MOVED)
-        if moved and old in units:
-            return rest.partition(":")[0]
-    return None
 
 
 def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sms]:
@@ -183,7 +179,8 @@ def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sm
     deadline, remind = due_times(act, complaint.unit_code, act.now)
     has_heads = bool(act.roster.heads_of(complaint.unit_code))
     _change(act, complaint, [models.RESOLVED], "reopened", reason or None,
-            "is not resolved", status=models.OPEN, resolved_at=None, acked_at=None,
+            "is not resolved", recorded=None, status=models.OPEN, resolved_at=None,
+            acked_at=None,
             reopened_at=act.now, deadline_at=deadline, remind_at=remind,
             **escalation.columns(deadline, act.now, has_heads))
     ticket = tickets.encode(_id(complaint))
@@ -195,16 +192,24 @@ def reopen(act: Act, complaint: models.Complaint, reason: str) -> list[outbox.Sm
 
 
 def reprimand(act: Act, complaint: models.Complaint) -> list[outbox.Sms]:
-    """Pass the mayor's reminder to the unit's heads; record it."""
+    """Pass the mayor's reminder to the unit's heads; record it.
+
+    Once per unit and deadline: a repeat raises RepeatedError and sends
+    nothing. The complaint's row is locked first (on the servers), so that
+    two reprimands at once cannot both find none recorded.
+    """
+    ticket = tickets.encode(_id(complaint))
+    complaint = complaints.get(act.conn, _id(complaint), lock=True) or complaint
     if complaint.status == models.RESOLVED:
-        raise StateError(f"ticket {tickets.encode(_id(complaint))} is already resolved")
+        raise StateError(f"ticket {ticket} is already resolved")
+    if complaints.reprimanded_since_restart(act.conn, _id(complaint)):
+        raise RepeatedError(f"ticket {ticket}: {complaint.unit_code} was already reprimanded")
     if not act.roster.heads_of(complaint.unit_code):
         raise NoHeadsError(f"unit {complaint.unit_code} has no heads to remind")
     complaints.add_events(act.conn, [{
         "complaint_id": _id(complaint), "at": act.now, "actor": act.actor,
         "action": "reprimanded", "detail": "reminder from the mayor",
     }])
-    ticket = tickets.encode(_id(complaint))
     text = messages.reprimand(ticket, _short(act, complaint.unit_code), complaint.text)
     return _to_heads(act, complaint.unit_code, text, "reprimand", ticket)
 
@@ -233,6 +238,30 @@ def forward_to_new_heads(act: Act, unit: str) -> list[outbox.Sms]:
          "action": "forwarded", "detail": f"to the heads of {unit}: {' '.join(heads)}"}
         for complaint in waiting
     ])
+    return sms
+
+
+def escalate_headless(act: Act, unit: str) -> list[outbox.Sms]:
+    """Send the mayor the open complaints of a unit that has just lost its last head.
+
+    They are the ones whose escalation is still to come: each is marked
+    escalated, recorded and logged as one routed to a unit without heads, so
+    no watchdog sends it again and ``heads add`` forwards it to a new head.
+    A complaint the unit has acknowledged stays with it.
+    """
+    if act.roster.heads_of(unit):
+        return []
+    sms: list[outbox.Sms] = []
+    events = []
+    for complaint in complaints.escalation_due_for(act.conn, unit):
+        if not complaints.mark_escalated(act.conn, _id(complaint), act.now):
+            continue
+        ticket = tickets.encode(_id(complaint))
+        sms += escalation.no_heads_sms(ticket, unit, complaint.text, complaint.citizen,
+                                       complaint.kelurahan, act.settings)
+        events.append(escalation.event(_id(complaint), act.now, escalation.no_heads(unit)))
+        act.changes.append(escalation.no_heads_change(unit, ticket))
+    complaints.add_events(act.conn, events)
     return sms
 
 
@@ -280,14 +309,23 @@ def run(
 
 
 def add_head(
-    engine: sa.Engine, settings: Settings, unit: str, number: str, actor: str
+    engine: sa.Engine, settings: Settings, unit: str, number: str, actor: str,
+    force: bool = False,
 ) -> tuple[bool, int]:
     """Register a unit head from the CLI and forward it what waited for one.
 
     One transaction: the head, the forwards (``forward_to_new_heads``) and
     their records commit together. Returns whether the number was new to the
     unit, and how many complaints were forwarded.
+
+    Raises:
+        StateError: the number is the mayor's and ``force`` is not set.
     """
+    if number in settings.mayor_numbers and not force:
+        raise StateError(
+            f"{number} is the mayor's number: as a head of {unit} it would also get "
+            f"{unit}'s complaints and reminders (add it with --force if that is meant)"
+        )
     tables = gammu.tables(engine.dialect.name)
     now = clock.utc_now()
     with db_engine.writing(engine) as conn:
@@ -296,3 +334,22 @@ def add_head(
         outbox.queue(conn, tables, forward_to_new_heads(act, unit))
     log_changes(act.changes)
     return added, len(act.changes)
+
+
+def remove_head(
+    engine: sa.Engine, settings: Settings, unit: str, number: str, force: bool, actor: str
+) -> tuple[int, int]:
+    """Stop a number acting for a unit from the CLI (see ``directory.remove_head``).
+
+    If that was the unit's last head, its open complaints go to the mayor in
+    the same transaction (``escalate_headless``). Returns how many heads the
+    unit keeps, and how many complaints went to the mayor.
+    """
+    tables = gammu.tables(engine.dialect.name)
+    now = clock.utc_now()
+    with db_engine.writing(engine) as conn:
+        left = directory.remove_head(conn, unit, number, force)
+        act = Act(conn, settings, directory.load(conn, settings), actor, now)
+        outbox.queue(conn, tables, escalate_headless(act, unit))
+    log_changes(act.changes)
+    return left, len(act.changes)

@@ -104,16 +104,17 @@ def heads_list(state: State, as_json: bool) -> None:
 @heads.command("add")
 @click.argument("unit")
 @click.argument("number")
+@click.option("--force", is_flag=True, help="Add the mayor's number too.")
 @pass_state
-def heads_add(state: State, unit: str, number: str) -> None:
+def heads_add(state: State, unit: str, number: str, force: bool) -> None:
     """Let a number act for a unit by SMS and receive its complaints.
 
     Open complaints that went to the mayor while the unit had no heads are
-    forwarded to its heads now, once.
+    forwarded to its heads now, once. The mayor's number only with --force.
     """
     code, e164 = _code(unit, state), _number(number, state)
     added, forwarded = actions.add_head(
-        state.engine(), state.settings, code, e164, cli_state.actor()
+        state.engine(), state.settings, code, e164, cli_state.actor(), force
     )
     click.echo(f"{code}: {'added' if added else 'already has'} {e164}")
     if forwarded:
@@ -132,13 +133,17 @@ def heads_add(state: State, unit: str, number: str) -> None:
 def heads_remove(state: State, unit: str, number: str, force: bool) -> None:
     """Stop a number acting for a unit (not its last head, unless --force)."""
     code, e164 = _code(unit, state), _number(number, state)
-    with db_engine.writing(state.engine()) as conn:
-        left = directory.remove_head(conn, code, e164, force)
+    left, escalated = actions.remove_head(
+        state.engine(), state.settings, code, e164, force, cli_state.actor()
+    )
     click.echo(f"{code}: removed {e164}")
+    if escalated:
+        plural = "s" if escalated > 1 else ""
+        click.echo(f"{code}: sent {escalated} open complaint{plural} to the mayor")
     if not left:
         click.echo(
-            f"surgad: warning: {code} has no head now: its complaints go to no unit "
-            f"head until one is added",
+            f"surgad: warning: {code} has no head now: its complaints go to the mayor "
+            f"until one is added",
             err=True,
         )
 
@@ -157,13 +162,15 @@ def senders() -> None:
     ),
     help=f"Why (recorded; at most {models.BLOCK_REASON_LENGTH} characters).",
 )
+@click.option("--force", is_flag=True, help="Block a unit head's or the mayor's number too.")
 @pass_state
-def senders_block(state: State, number: str, reason: str | None) -> None:
-    """Block a number."""
+def senders_block(state: State, number: str, reason: str | None, force: bool) -> None:
+    """Block a number (not a unit head's or the mayor's, unless --force)."""
     e164 = _number(number, state)
     with db_engine.writing(state.engine()) as conn:
-        done = db_directory.block(
-            conn, e164, cli_state.actor(), reason or None, clock.utc_now()
+        roster = directory.load(conn, state.settings)
+        done = directory.block(
+            conn, roster, e164, cli_state.actor(), reason or None, clock.utc_now(), force
         )
     click.echo(f"{e164} {'blocked' if done else 'was already blocked'}")
 
@@ -237,6 +244,7 @@ def modems(state: State, as_json: bool) -> None:
     tables = gammu.tables(engine.dialect.name)
     with db_engine.reading(engine) as conn:
         now = db_inbox.database_now(conn)
+        offset = db_inbox.database_offset(conn)
         hour_ago = now - dt.timedelta(hours=1)
         phones = db_modems.phones(conn, tables, state.settings.zone)
         sent = db_modems.sent_since(conn, tables, hour_ago)
@@ -247,7 +255,8 @@ def modems(state: State, as_json: bool) -> None:
         {
             "phone_id": row["id"],
             "alive": surgad_modems.is_alive(row, now, state.settings.status_frequency),
-            "heartbeat": str(row["heartbeat"]),
+            "heartbeat": str(clock.utc_to_local(db_modems.heartbeat_utc(row, offset),
+                                                state.settings.zone)),
             "signal": row["signal"],
             "sent_1h": sent.get(row["id"], 0),
             "received_1h": received.get(row["id"], 0),

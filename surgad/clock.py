@@ -86,7 +86,15 @@ def offset_from_utc(clock_now: dt.datetime, utc_now: dt.datetime) -> dt.timedelt
 
 
 def human_duration(seconds: float) -> str:
-    """Say a waiting time the way an SMS reader wants it: '26 jam', '3 hari 2 jam'."""
+    """Say a waiting time the way an SMS reader wants it: '26 jam', '3 hari 2 jam'.
+
+    A deadline can be shorter than a minute, so a time under a minute is said
+    in seconds ('40 dtk'), and one under a second as '<1 dtk', never '0 mnt'.
+    """
+    if seconds < 1:
+        return "<1 dtk"
+    if seconds < 60:
+        return f"{int(seconds)} dtk"
     minutes = int(seconds // 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)

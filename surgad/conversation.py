@@ -29,7 +29,7 @@ from surgad import (
 )
 from surgad.config import Settings
 from surgad.db import complaints, inbox, models, outbox
-from surgad.errors import NoHeadsError, StateError
+from surgad.errors import NoHeadsError, RepeatedError, StateError
 
 HOUR = dt.timedelta(hours=1)
 LATE_PART_WINDOW = dt.timedelta(days=1)
@@ -437,6 +437,9 @@ class Batch:
             short = self._unit_short(complaint.unit_code)
             self._tell(number, messages.no_heads(command.word, command.ticket, short))
             return
+        except RepeatedError:
+            self._tell(number, messages.head_repeated(command.word, command.ticket))
+            return
         except StateError:
             self._tell(number, messages.head_state(command.ticket, complaint.status))
             return
@@ -471,7 +474,7 @@ class Batch:
             return False  # a head of both units may still act, unless it repeats
         assert complaint.id is not None
         units = self.roster.units_of.get(number, ())
-        moved_to = actions.moved_from(self.conn, complaint.id, units)
+        moved_to = complaints.moved_out_of(self.conn, complaint.id, units)
         if moved_to is None:
             return False
         repeat = alih and _target(command) == moved_to

@@ -7,6 +7,7 @@ the CLI; each worker reloads this directory every few seconds.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import Mapping
 
@@ -73,6 +74,40 @@ def remove_head(conn: sa.Connection, unit: str, number: str, force: bool) -> int
         )
     db_directory.remove_head(conn, unit, number)
     return len(heads) - 1
+
+
+def block(
+    conn: sa.Connection,
+    roster: Directory,
+    number: str,
+    actor: str,
+    reason: str | None,
+    now: dt.datetime,
+    force: bool,
+) -> bool:
+    """Block a sender; False if it was blocked already.
+
+    A blocked number is never answered, so a unit head's or the mayor's SMS
+    commands would be ignored from then on: their numbers are blocked only
+    with ``force``.
+
+    Raises:
+        StateError: the number is a head's or the mayor's and ``force`` is not set.
+    """
+    if not force and (role := _role(roster, number)):
+        raise StateError(
+            f"{number} is {role}: blocked, its SMS commands would be ignored "
+            f"(block it with --force if that is meant)"
+        )
+    return db_directory.block(conn, number, actor, reason, now)
+
+
+def _role(roster: Directory, number: str) -> str | None:
+    if number in roster.mayors:
+        return "the mayor's number"
+    if units := roster.units_of.get(number):
+        return f"a head of {', '.join(units)}"
+    return None
 
 
 def load(conn: sa.Connection, settings: config.Settings) -> Directory:

@@ -75,6 +75,10 @@ class NoHeadsError(StateError):
     """A unit has no heads to send to."""
 
 
+class RepeatedError(StateError):
+    """A change was made before: repeating it changes and sends nothing."""
+
+
 class WorkerLostError(SurgadError):
     """The supervisor could not keep its worker pool alive."""
 

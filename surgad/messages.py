@@ -190,6 +190,11 @@ def head_done(what: str, ticket: str) -> str:
 MAX_ECHOED_TICKET = 13
 
 
+def head_repeated(what: str, ticket: str) -> str:
+    """Tell the sender a command was carried out before, so nothing was sent again."""
+    return f"SURGA: {what} tiket {ticket} sudah tercatat."
+
+
 def head_refused(ticket: str | None) -> str:
     """Refuse a command without revealing anything about the ticket."""
     shown = ticket or "-"

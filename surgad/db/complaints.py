@@ -84,14 +84,45 @@ def history(conn: sa.Connection, complaint_id: int) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def reassignments(conn: sa.Connection, complaint_id: int) -> list[str]:
-    """Return the details of a complaint's recorded reassignments, oldest first."""
+def moved_out_of(
+    conn: sa.Connection, complaint_id: int, units: Iterable[str]
+) -> str | None:
+    """Return the unit a complaint was last reassigned to out of one of ``units``."""
     query = (
-        sa.select(event.c.detail)
-        .where(event.c.complaint_id == complaint_id, event.c.action == "reassigned")
-        .order_by(event.c.at, event.c.id)
+        sa.select(event.c.to_unit)
+        .where(
+            event.c.complaint_id == complaint_id,
+            event.c.action == "reassigned",
+            event.c.from_unit.in_(sorted(set(units))),
+        )
+        .order_by(event.c.at.desc(), event.c.id.desc())
+        .limit(1)
     )
-    return [detail or "" for (detail,) in conn.execute(query)]
+    return conn.execute(query).scalar()
+
+
+# A reassignment or a reopening gives the unit a fresh deadline: what the
+# mayor said about the complaint before it no longer applies.
+_RESTARTS = ("reassigned", "reopened")
+
+
+def reprimanded_since_restart(conn: sa.Connection, complaint_id: int) -> bool:
+    """Tell whether the mayor reprimanded a complaint's unit since its clock restarted.
+
+    The clock restarts when the complaint is reassigned or reopened, so this is
+    a reprimand of the unit that has it now, for the deadline it has now.
+    """
+    restarted = (
+        sa.select(sa.func.coalesce(sa.func.max(event.c.id), 0))
+        .where(event.c.complaint_id == complaint_id, event.c.action.in_(_RESTARTS))
+        .scalar_subquery()
+    )
+    query = sa.select(sa.literal(1)).where(
+        event.c.complaint_id == complaint_id,
+        event.c.action == "reprimanded",
+        event.c.id > restarted,
+    ).limit(1)
+    return conn.execute(query).first() is not None
 
 
 # The events that send a complaint somewhere (a forward with a new complaint is
@@ -125,6 +156,21 @@ def last_sent_to_mayor_for(
     )
     last = {row[0]: (row[1], row[2]) for row in conn.execute(routed)}
     return [item for item in found if last.get(item.id) == ("escalated", reason)]
+
+
+def escalation_due_for(conn: sa.Connection, unit: str) -> list[models.Complaint]:
+    """Return a unit's complaints whose escalation is still to come, oldest first.
+
+    On the servers they stay locked until commit, as the watchdog's claims do.
+    """
+    query = (
+        sa.select(complaint)
+        .where(complaint.c.unit_code == unit, complaint.c.escalate_at.is_not(None))
+        .order_by(complaint.c.id)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return [models.Complaint(**row) for row in conn.execute(query).mappings()]
 
 
 def update_state(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +34,7 @@ def sms_out(conn: sa.Connection, tables: gammu.Tables, ticket: str) -> list[dict
     copies into ``sentitems``: the one time both tables hold in the same zone.
     """
     pattern = f"surgad/%/{ticket}"
-    offset = _database_offset(conn)
+    offset = inbox.database_offset(conn)
     found = []
     for table, state in ((tables.outbox, None), (tables.sentitems, "sent")):
         columns = [table.c.ID, table.c.DestinationNumber, table.c.CreatorID]
@@ -52,15 +51,6 @@ def sms_out(conn: sa.Connection, tables: gammu.Tables, ticket: str) -> list[dict
                 "queued_at": clock.parse_db_time(row[4]) - offset,
             })
     return sorted(found, key=lambda item: item["outbox_id"])
-
-
-def _database_offset(conn: sa.Connection) -> dt.timedelta:
-    """Return how far the clock of gammu's column defaults is ahead of UTC.
-
-    SQLite's is UTC; a server's is its session time zone, which surgad does
-    not set.
-    """
-    return clock.offset_from_utc(inbox.database_now(conn), clock.utc_now())
 
 
 def parts_sent_by_creator(conn: sa.Connection, tables: gammu.Tables) -> dict[str, int]:

@@ -198,6 +198,15 @@ def database_now(conn: sa.Connection) -> dt.datetime:
     return clock.parse_db_time(conn.execute(sa.text(expression)).scalar())
 
 
+def database_offset(conn: sa.Connection) -> dt.timedelta:
+    """Return how far the clock of gammu's column defaults is ahead of UTC.
+
+    SQLite's is UTC; a server's is its session time zone, which surgad does
+    not set.
+    """
+    return clock.offset_from_utc(database_now(conn), clock.utc_now())
+
+
 _KNOWN = sa.select(_outcome.c.dedup_key, _outcome.c.inbox_id).where(
     bulk.OneOf(_outcome.c.dedup_key, "keys")
 )

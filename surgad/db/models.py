@@ -102,7 +102,10 @@ class Event(SQLModel, table=True):
     at: dt.datetime = _utc()
     actor: str = Field(max_length=64)
     action: str = Field(max_length=32)
-    detail: str | None = None
+    detail: str | None = None  # for people: the units of a reassignment are also below
+    # A reassignment's units, so that code need not read them from ``detail``.
+    from_unit: str | None = Field(default=None, max_length=16)
+    to_unit: str | None = Field(default=None, max_length=16)
 
 
 class Head(SQLModel, table=True):

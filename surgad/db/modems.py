@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,9 @@ def phones(conn: sa.Connection, tables: gammu.Tables, zone: ZoneInfo) -> list[di
     ``timeout`` is on the database's clock (``inbox.database_now``). gammu-smsd
     writes TimeOut in its own local time (``zone``); on the servers that is the
     database's clock too, but SQLite's clock is UTC, so there it is converted.
+    ``heartbeat`` (UpdatedInDB) is on the database's clock as it is: gammu-smsd
+    leaves that column to its default and trigger, UTC in SQLite and the
+    session's zone on the servers (see ``heartbeat_utc``).
     """
     utc_file = conn.dialect.name == "sqlite"
     table = tables.phones
@@ -35,6 +38,16 @@ def phones(conn: sa.Connection, tables: gammu.Tables, zone: ZoneInfo) -> list[di
         }
         for row in conn.execute(query)
     ]
+
+
+def heartbeat_utc(row: Mapping[str, Any], database_offset: dt.timedelta) -> dt.datetime:
+    """Return a ``phones`` row's heartbeat as naive UTC.
+
+    ``database_offset`` is how far the database's clock is ahead of UTC
+    (``inbox.database_offset``).
+    """
+    heartbeat: dt.datetime = row["heartbeat"]
+    return heartbeat - database_offset
 
 
 def _timeout(local: dt.datetime, zone: ZoneInfo, utc_file: bool) -> dt.datetime:

@@ -21,6 +21,7 @@ from surgad.db import gammu, models, outbox
 from surgad.errors import ConfigError
 from tests.integration import databases
 from tests.integration.conftest import (
+    MAYOR,
     TZ,
     Line,
     _env,
@@ -525,3 +526,76 @@ def test_heads_add_forwards_what_went_to_the_mayor_for_want_of_heads_once(
     for ticket in (overdue, resolved):
         shown = json.loads(line.cli("complaints", "history", ticket, "--json").stdout)
         assert "forwarded" not in [item["what"] for item in shown["timeline"]]
+
+
+def test_removing_the_last_head_sends_open_complaints_to_the_mayor_once(
+    make_line: Callable[..., Line],
+) -> None:
+    """`heads remove --force` of a unit's last head sends its waiting complaints to the mayor.
+
+    At once and once: recorded as escalated for want of heads, so the watchdog
+    sends nothing more, and logged after the commit. An acknowledged complaint
+    stays with the unit; a new head gets the escalated one forwarded.
+    """
+    line = make_line(with_gammu=False)
+    pothole = "jalan berlubang di jl semeru tolong diaspal"
+    waiting = _complaint_from(line, "+6281230000001", pothole)
+    acked = _complaint_from(line, "+6281230000002", pothole + " kel banjaran")
+    line.cli("complaints", "ack", acked)
+    (head,) = [row[0] for row in line.query(
+        "SELECT number FROM surgad_head WHERE unit_code = 'PUPR'")]
+    escalations = (
+        "SELECT CreatorID, DestinationNumber, Priority FROM outbox "
+        "WHERE CreatorID LIKE 'surgad/escalation/%'"
+    )
+
+    removed = line.cli("heads", "remove", "PUPR", head, "--force")
+    assert "PUPR: sent 1 open complaint to the mayor" in removed.stdout
+    sent = [tuple(row) for row in line.query(escalations)]
+    assert sent == [(f"surgad/escalation/{waiting}", MAYOR, outbox.PRIORITY_ESCALATION)]
+    logged = [json.loads(text) for text in removed.stderr.splitlines() if text.startswith("{")]
+    warned = [event for event in logged if event["event"] == "unit_without_heads"]
+    assert [(event["unit"], event["ticket"]) for event in warned] == [("PUPR", waiting)]
+    (detail,) = line.query("SELECT detail FROM surgad_event WHERE action = 'escalated'")
+    assert detail[0] == "unit PUPR has no heads"
+
+    settings = config.load([line.config])
+    engine = db_engine.create(settings.database_url)
+    try:
+        later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=25)
+        tables = gammu.tables(engine.dialect.name)
+        assert watchdog.scan(engine, tables, settings, later) == 0
+    finally:
+        engine.dispose()
+    assert len(line.query(escalations)) == 1
+
+    added = line.cli("heads", "add", "PUPR", "+6281277770001")
+    assert "forwarded 1 open complaint " in added.stdout
+
+
+def test_staff_numbers_are_made_heads_or_blocked_only_with_force(
+    make_line: Callable[..., Line],
+) -> None:
+    """The mayor as a head, a head or the mayor blocked: refused (exit 6) unless --force."""
+    line = make_line(with_gammu=False)
+    (head,) = [row[0] for row in line.query(
+        "SELECT number FROM surgad_head WHERE unit_code = 'PUPR'")]
+    heads = "SELECT COUNT(*) FROM surgad_head WHERE number = :number"
+    blocked = "SELECT COUNT(*) FROM surgad_blocked_sender"
+
+    for args, said in (
+        (["heads", "add", "PDAM", MAYOR], "the mayor's number"),
+        (["senders", "block", head], "a head of PUPR"),
+        (["senders", "block", MAYOR, "--reason", "iseng"], "the mayor's number"),
+    ):
+        refused = line.cli(*args, check=False)
+        assert refused.returncode == 6, (args, refused.stderr)
+        assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("surgad: error:")
+        assert said in refused.stderr and "--force" in refused.stderr
+        assert refused.stdout == ""
+    assert line.scalar(heads, number=MAYOR) == 0 and line.scalar(blocked) == 0
+
+    line.cli("heads", "add", "PDAM", MAYOR, "--force")
+    line.cli("senders", "block", head, "--force")
+    assert line.scalar(heads, number=MAYOR) == 1 and line.scalar(blocked) == 1
+    assert line.cli("senders", "block", "+6281234567009").returncode == 0

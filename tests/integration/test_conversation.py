@@ -203,6 +203,29 @@ def test_followup_reopen_and_mayor_reprimand(make_line: Callable[..., Line]) -> 
         assert action in history
 
 
+def test_repeated_reprimand_is_answered_as_recorded(make_line: Callable[..., Line]) -> None:
+    """A second TEGUR tells the mayor it is recorded and sends the unit nothing more.
+
+    Once the ticket is with another unit, TEGUR reaches that unit.
+    """
+    line = make_line()
+    line.start_daemon()
+    ticket = open_complaint(line)
+    send(line, MAYOR, f"TEGUR {ticket}")
+    send(line, MAYOR, f"tegur #{ticket}")
+    send(line, PUPR_HEAD, f"ALIH {ticket} PDAM bekas galian pipa")
+    send(line, MAYOR, f"Tegur {ticket}.")
+
+    assert texts_to(line, MAYOR) == [
+        f"SURGA: TEGUR tiket {ticket} tercatat.",
+        f"SURGA: TEGUR tiket {ticket} sudah tercatat.",
+        f"SURGA: TEGUR tiket {ticket} tercatat.",
+    ]
+    assert sum("TEGURAN WALI KOTA" in text for text in texts_to(line, PUPR_HEAD)) == 1
+    assert sum("TEGURAN WALI KOTA" in text for text in texts_to(line, PDAM_HEAD)) == 1
+    assert line.scalar("SELECT COUNT(*) FROM surgad_event WHERE action = 'reprimanded'") == 2
+
+
 def test_surga_format_keeps_nik_and_name_out_of_forward(make_line: Callable[..., Line]) -> None:
     """NIK#Nama#Isi: identity stored apart, only the text goes to the unit."""
     line = make_line()

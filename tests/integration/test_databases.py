@@ -712,6 +712,33 @@ def assert_each_sms_settled_once(line: Line) -> None:
     assert acks == []
 
 
+def test_event_units_migration_copies_recorded_reassignments(engine: sa.Engine) -> None:
+    """Revision 0008 gives reassignments recorded before it their units in columns."""
+    with engine.connect() as conn:
+        config = schema.alembic_config(conn)
+        command.downgrade(config, "0007")
+        conn.commit()
+        conn.execute(sa.text(
+            "INSERT INTO surgad_event (complaint_id, at, actor, action, detail) VALUES "
+            "(1, :at, 'x', 'reassigned', 'PUPR -> PDAM: pipa: bocor'), "
+            "(1, :at, 'x', 'reassigned', 'PDAM -> DLHKP'), "
+            "(1, :at, 'x', 'reprimanded', 'reminder from the mayor')"
+        ), {"at": dt.datetime(2026, 12, 1)})
+        conn.commit()
+        command.upgrade(config, "head")
+        conn.commit()
+        rows = conn.execute(sa.text(
+            "SELECT action, from_unit, to_unit FROM surgad_event ORDER BY id"
+        )).all()
+        assert [tuple(row) for row in rows] == [
+            ("reassigned", "PUPR", "PDAM"),
+            ("reassigned", "PDAM", "DLHKP"),
+            ("reprimanded", None, None),
+        ]
+        assert complaints.moved_out_of(conn, 1, ["PUPR"]) == "PDAM"
+        assert complaints.moved_out_of(conn, 1, ["PDAM", "DLHKP"]) == "DLHKP"
+
+
 @POSTGRESQL
 def test_notify_migration_downgrades_and_upgrades(engine: sa.Engine) -> None:
     """Revision 0003 removes its trigger on the way down and restores it going up."""

@@ -8,11 +8,13 @@ import json
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from surgad import clock
 from surgad.db import inbox as db_inbox
-from tests.integration.conftest import TZ, Line
+from tests.integration import databases
+from tests.integration.conftest import TZ, Line, wait_for
 
 POTHOLE = "jalan berlubang besar di jl semeru, tolong diaspal"
 
@@ -103,3 +105,39 @@ def test_one_modem_means_no_steering(make_line: Callable[..., Line]) -> None:
     line.insert_inbox([inbox_row("+6281234567001", POTHOLE, "modem1")])
     line.cli("run", "--once")
     assert line.scalar("SELECT COUNT(*) FROM outbox WHERE SenderID IS NOT NULL") == 0
+
+
+@pytest.mark.gammu
+def test_heartbeat_is_shown_in_the_service_zone(make_line: Callable[..., Line]) -> None:
+    """`surgad modems` shows gammu-smsd's heartbeat in service.timezone on every database.
+
+    gammu-smsd leaves UpdatedInDB to the column's default: UTC in SQLite, the
+    session's zone on the servers.
+    """
+    assert_heartbeat_in_service_zone(make_line())
+
+
+@pytest.mark.gammu
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_heartbeat_on_a_server_in_another_zone_is_shown_in_the_service_zone(
+    make_line: Callable[..., Line], database: databases.Database
+) -> None:
+    """A server whose sessions run in New York still shows the heartbeat in Jakarta."""
+    engine = sa.create_engine(database.url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"ALTER DATABASE \"{database.name}\" SET timezone TO 'America/New_York'"
+        )
+    engine.dispose()
+    assert_heartbeat_in_service_zone(make_line())
+
+
+def assert_heartbeat_in_service_zone(line: Line) -> None:
+    """Check that the heartbeat of the line's gammu-smsd is shown as Jakarta's time now."""
+    wait_for(lambda: line.scalar("SELECT COUNT(*) FROM phones"), 30, "gammu-smsd's phones row")
+    now = dt.datetime.now(ZoneInfo(TZ)).replace(tzinfo=None, microsecond=0)
+
+    (modem,) = json.loads(line.cli("modems", "--json").stdout)["modems"]
+    shown = dt.datetime.fromisoformat(modem["heartbeat"])
+    assert modem["alive"] is True
+    assert now - dt.timedelta(minutes=2) <= shown <= now + dt.timedelta(seconds=5)

@@ -65,6 +65,14 @@ def test_human_duration_reads_naturally() -> None:
     assert clock.human_duration(90) == "1 mnt"
 
 
+def test_human_duration_under_a_minute_counts_seconds() -> None:
+    """A deadline of seconds is said in seconds, never as '0 mnt'."""
+    assert clock.human_duration(59.9) == "59 dtk"
+    assert clock.human_duration(1) == "1 dtk"
+    assert clock.human_duration(0.36) == "<1 dtk"  # a 0.0001 h deadline
+    assert clock.human_duration(0) == "<1 dtk"
+
+
 def test_offset_from_utc_is_rounded_to_the_quarter_hour() -> None:
     """A server clock read a moment apart from UTC gives its zone's whole offset."""
     utc = dt.datetime(2024, 5, 6, 7, 0, 0)

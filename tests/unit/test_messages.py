@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from surgad import codec, messages
+from surgad import clock, codec, messages
 
 
 def test_refusal_echoes_a_ticket() -> None:
@@ -56,3 +56,16 @@ def test_control_characters_of_a_quoted_text_become_spaces() -> None:
     text = messages.forward("4821", typed, "+6281234567890", None, True, False)
     assert "lampu  mati di [31m jl semeru\nRT 2" in text
     assert {part.coding for part in codec.split(text, 1)} == {codec.GSM_CODING}
+
+
+def test_short_waits_in_escalation_and_reminder_stay_one_gsm_sms() -> None:
+    """A seconds-long deadline is said in seconds, in the GSM alphabet, in one SMS."""
+    for seconds in (0.0, 0.36, 42.0):
+        left = clock.human_duration(seconds)
+        for text in (
+            messages.escalation("4821", "PUPR", left, "jalan rusak"),
+            messages.reminder("4821", left, "jalan rusak"),
+        ):
+            assert "0 mnt" not in text and "dtk" in text
+            parts = codec.split(text, 1)
+            assert [part.coding for part in parts] == [codec.GSM_CODING]
