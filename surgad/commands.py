@@ -82,6 +82,7 @@ _HEAD = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _LIST = re.compile(r"^\s*daftar[\s.!?]*$", re.IGNORECASE)
+_LIST_WORD = re.compile(r"^\s*daftar\b", re.IGNORECASE)
 _HELP = re.compile(r"^\s*(info|bantuan|format|help|menu)[\s.!?]*$", re.IGNORECASE)
 # After the ticket anything may follow ("CEK 13 no hp saya ganti"): the ticket
 # is what is asked about. "cek 3 hari lalu lapor ..." names no ticket: it asks
@@ -106,6 +107,11 @@ _REOPEN_WORD = re.compile(
     rf"[\s.,:;-]*(?P<rest>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+# "Belum" alone (not yet): the latest complaint is not fixed.
+_REOPEN_BARE = re.compile(
+    r"^\s*(?:belum|blm)(?:[\s.,-]*(?:selesai|beres|diperbaiki|dibenerin))?[\s.!]*$",
+    re.IGNORECASE,
+)
 _NOT_FIXED = re.compile(
     r"\b(belum|blm|durung|dereng|masih|msh|tetap|tetep|gak|ga|tidak|tdk|ora)\b"
     r"\s*(di|d)?\s*(perbaiki|benerin|betulin|beres|selesai|diperbaiki|dibenahi|"
@@ -128,6 +134,8 @@ def parse_head(text: str) -> Command | None:
     text = numerals.fold(text)
     if _LIST.match(text):
         return Command(Kind.LIST, word="DAFTAR")
+    if _LIST_WORD.match(text):
+        return Command(Kind.MALFORMED, word="DAFTAR")  # DAFTAR takes nothing after it
     match = _HEAD.match(text)
     if not match:
         return None
@@ -149,6 +157,8 @@ def parse_citizen(text: str) -> Command | None:
         return Command(Kind.STATUS, match.group("ticket"))
     if match := _REOPEN_WORD.match(text):
         return Command(Kind.REOPEN, match.group("ticket"), match.group("rest").strip())
+    if _REOPEN_BARE.match(text):
+        return Command(Kind.REOPEN)
     if not _may_name_a_complaint(text):
         return None
     if _DIGIT.search(text) and (match := _STATUS_NUMBERED.search(text)):

@@ -232,8 +232,9 @@ class Batch:
             return self._staff(message, command, keys)
         if command and command.ticket and command.kind is not commands.Kind.MALFORMED:
             # A head's command from anyone else: refuse, revealing nothing.
-            self.settle(message, models.COMMAND, keys, "refused: not a head")
-            self.reply(number, messages.head_refused(command.ticket), "refused")
+            answered = self.reply(number, messages.head_refused(command.ticket), "refused")
+            self.settle(message, models.COMMAND, keys,
+                        _noting_silence("refused: not a head", answered))
             return None
         if command := reading.citizen:
             return self._citizen_command(message, command, keys)
@@ -267,31 +268,40 @@ class Batch:
 
     def _not_complaint(self, message: intake.Message, found: classifier.Classification,
                        keys: dict[int, str]) -> None:
-        self.settle(message, models.NOT_COMPLAINT, keys, found.kind)
+        answered = True
         if found.kind == "referral":
-            self.reply(message.sender, messages.referral(), "referral")
+            answered = self.reply(message.sender, messages.referral(), "referral")
+        self.settle(message, models.NOT_COMPLAINT, keys, _noting_silence(found.kind, answered))
 
     # -- citizens --------------------------------------------------------------
 
     def _citizen_command(self, message: intake.Message, command: commands.Command,
                          keys: dict[int, str]) -> None:
-        self.settle(message, models.COMMAND, keys, command.kind.value)
-        number = message.sender
-        if command.kind is commands.Kind.HELP:
-            self.reply(number, messages.help_text(), "help")
-        elif command.kind is commands.Kind.STATUS:
-            self.reply(number, self._status_text(number, command.ticket), "status")
-        elif command.kind is commands.Kind.REOPEN:
-            self._reopen(message, command.ticket, command.argument)
+        """Answer a citizen's command; it joins the history of the complaint it names.
 
-    def _status_text(self, number: str, ticket: str | None) -> str:
-        if ticket is None:
-            latest = self.latest_of(number)
-            if latest is None:
-                return messages.no_complaints()
-            return self._describe(latest)
-        found = self._own(number, ticket)
-        return self._describe(found) if found else messages.status_unknown()
+        ``CEK`` and ``BELUM`` without a ticket are about the sender's latest
+        complaint.
+        """
+        number = message.sender
+        complaint = None
+        if command.kind is commands.Kind.HELP:
+            answered = self.reply(number, messages.help_text(), "help")
+        else:
+            complaint = (self._own(number, command.ticket) if command.ticket
+                         else self.latest_of(number))
+            if command.kind is commands.Kind.REOPEN and complaint is not None:
+                answered = self._reopen(message, complaint, command.argument)
+            else:
+                answered = self.reply(number, self._status_text(complaint, command.ticket),
+                                      "status", _ticket_of(complaint))
+        self.settle(message, models.COMMAND, keys,
+                    _noting_silence(command.kind.value, answered),
+                    complaint.id if complaint else None)
+
+    def _status_text(self, complaint: models.Complaint | None, ticket: str | None) -> str:
+        if complaint is not None:
+            return self._describe(complaint)
+        return messages.status_unknown() if ticket else messages.no_complaints()
 
     def _describe(self, complaint: models.Complaint) -> str:
         assert complaint.id is not None
@@ -309,15 +319,15 @@ class Batch:
         found = complaints.get(self.conn, complaint_id) if complaint_id else None
         return found if found is not None and found.citizen == number else None
 
-    def _reopen(self, message: intake.Message, ticket: str | None, reason: str) -> None:
-        complaint = self._own(message.sender, ticket) if ticket else None
-        if complaint is None:
-            self.reply(message.sender, messages.status_unknown(), "status")
-            return
+    def _reopen(self, message: intake.Message, complaint: models.Complaint,
+                reason: str) -> bool:
+        """Reopen a citizen's complaint, or say where it stands; False if unanswered."""
         try:
             self.sms += actions.reopen(self.act(message.sender), complaint, reason)
         except StateError:
-            self.reply(message.sender, self._describe(complaint), "status")
+            return self.reply(message.sender, self._describe(complaint), "status",
+                              _ticket_of(complaint))
+        return True
 
     def _reopen_free(self, message: intake.Message, reading: Reading,
                      keys: dict[int, str]) -> bool:
@@ -403,7 +413,6 @@ class Batch:
 
     def _staff(self, message: intake.Message, command: commands.Command,
                keys: dict[int, str]) -> None:
-        self.settle(message, models.COMMAND, keys, command.kind.value)
         number = message.sender
         if command.kind is commands.Kind.MALFORMED:
             codes = " ".join(sorted(self.settings.units)) if command.word == "ALIH" else ""
@@ -412,38 +421,51 @@ class Batch:
         elif command.kind is commands.Kind.LIST:
             self._list(number)
         else:
-            self._ticket_command(number, command)
+            self._ticket_command(message, command, keys)
+            return
+        self.settle(message, models.COMMAND, keys, command.kind.value)
 
-    def _tell(self, number: str, text: str) -> None:
+    def _tell(self, number: str, text: str, ticket: str | None = None) -> None:
         """Answer staff; their replies are not counted against the citizen limit."""
-        self.sms.append(outbox.Sms(number, text, outbox.creator("staff")))
+        self.sms.append(outbox.Sms(number, text, outbox.creator("staff", ticket)))
 
-    def _ticket_command(self, number: str, command: commands.Command) -> None:
+    def _ticket_command(self, message: intake.Message, command: commands.Command,
+                        keys: dict[int, str]) -> None:
+        """Apply a head's or the mayor's command on a ticket, and answer them.
+
+        The command and its answer join the complaint's history only when the
+        sender may act on it.
+        """
         assert command.ticket is not None
+        number = message.sender
         complaint = self._complaint(command.ticket)
         allowed = complaint is not None and self._may_act(number, command, complaint)
+        mine = complaint if allowed else None
+        self.settle(message, models.COMMAND, keys, command.kind.value, mine.id if mine else None)
         if complaint is not None and self._moved_away(number, command, complaint, allowed):
             return
         if complaint is None or not allowed:
             self._tell(number, messages.head_refused(command.ticket))
             return
+        ticket = _ticket_of(complaint)
         if command.kind is commands.Kind.REASSIGN and not self._known_unit(command):
             codes = " ".join(sorted(self.settings.units))
-            self._tell(number, messages.head_format("ALIH", commands.HEAD_FORMATS["ALIH"], codes))
+            self._tell(number, messages.head_format("ALIH", commands.HEAD_FORMATS["ALIH"], codes),
+                       ticket)
             return
         try:
             self.sms += self._apply(number, command, complaint)
         except NoHeadsError:
             short = self._unit_short(complaint.unit_code)
-            self._tell(number, messages.no_heads(command.word, command.ticket, short))
+            self._tell(number, messages.no_heads(command.word, command.ticket, short), ticket)
             return
         except RepeatedError:
-            self._tell(number, messages.head_repeated(command.word, command.ticket))
+            self._tell(number, messages.head_repeated(command.word, command.ticket), ticket)
             return
         except StateError:
-            self._tell(number, messages.head_state(command.ticket, complaint.status))
+            self._tell(number, messages.head_state(command.ticket, complaint.status), ticket)
             return
-        self._tell(number, messages.head_done(command.word, command.ticket))
+        self._tell(number, messages.head_done(command.word, command.ticket), ticket)
 
     def _known_unit(self, command: commands.Command) -> bool:
         return _target(command) in self.settings.units
@@ -518,3 +540,17 @@ class Batch:
 def _target(command: commands.Command) -> str:
     """Return the unit code an ALIH names (its first word, upper-cased)."""
     return command.argument.partition(" ")[0].upper()
+
+
+def _ticket_of(complaint: models.Complaint | None) -> str | None:
+    """Return a complaint's ticket, to tag the SMS about it (None for none)."""
+    return tickets.encode(complaint.id) if complaint is not None and complaint.id else None
+
+
+# What a recorded outcome adds when its automatic reply was held back.
+UNANSWERED = "not answered: over the hourly reply limit"
+
+
+def _noting_silence(reason: str, answered: bool) -> str:
+    """Return an outcome's reason, saying so when its reply was held back."""
+    return reason if answered else f"{reason}; {UNANSWERED}"

@@ -226,6 +226,63 @@ def test_repeated_reprimand_is_answered_as_recorded(make_line: Callable[..., Lin
     assert line.scalar("SELECT COUNT(*) FROM surgad_event WHERE action = 'reprimanded'") == 2
 
 
+def test_commands_on_a_ticket_join_its_history(make_line: Callable[..., Line]) -> None:
+    """A head's TERIMA, the citizen's CEK and the answers to both are in the history;
+    a stranger's CEK of the ticket is not."""
+    line = make_line()
+    line.start_daemon()
+    ticket = open_complaint(line)
+    send(line, PUPR_HEAD, f"TERIMA {ticket}")
+    send(line, CITIZEN, "cek")
+    send(line, STRANGER, f"CEK {ticket}")
+    line.wait_outbox_empty()
+
+    timeline = json.loads(line.cli("complaints", "history", ticket, "--json").stdout)["timeline"]
+    received = [item for item in timeline if item["what"] == "sms_in"]
+    assert [item["detail"].split("(")[1] for item in received] == [
+        "complaint)", "command)", "command)"
+    ]
+    sent = {(item["what"], item["who"]) for item in timeline if item["what"].startswith("sms_out")}
+    assert {("sms_out:staff", PUPR_HEAD), ("sms_out:status", CITIZEN)} <= sent
+    assert not any(item["who"] == STRANGER for item in timeline)
+
+
+def test_bare_belum_reopens_the_latest_and_daftar_takes_no_words(
+    make_line: Callable[..., Line],
+) -> None:
+    """'Belum' alone reopens the sender's resolved complaint; a head's 'DAFTAR semua'
+    is shown the format instead of becoming a complaint."""
+    line = make_line()
+    line.start_daemon()
+    ticket = open_complaint(line)
+    line.cli("complaints", "resolve", ticket, "--note", "sudah ditambal")
+    send(line, CITIZEN, "Belum")
+    send(line, PUPR_HEAD, "DAFTAR semua")
+
+    assert line.scalar("SELECT status FROM surgad_complaint") == "open"
+    assert line.scalar("SELECT COUNT(*) FROM surgad_complaint") == 1
+    assert texts_to(line, PUPR_HEAD)[-1] == "SURGA: Format salah. Gunakan: DAFTAR"
+
+
+def test_commands_over_the_reply_limit_are_recorded_as_unanswered(
+    make_line: Callable[..., Line],
+) -> None:
+    """CEK after CEK past limits.replies_per_hour: each is recorded, the unanswered
+    ones with that reason."""
+    line = make_line()
+    line.start_daemon()
+    start = line.settled()
+    for number in range(13):
+        dummyphone.inject_incoming(line.device, STRANGER, f"CEK {number}")
+    line.wait_settled(start + 13)
+
+    reasons = [reason for (reason,) in line.query(
+        "SELECT reason FROM surgad_inbox_outcome ORDER BY inbox_id")]
+    assert reasons.count("status") == 10
+    assert reasons.count("status; not answered: over the hourly reply limit") == 3
+    assert len(texts_to(line, STRANGER)) == 10
+
+
 def test_surga_format_keeps_nik_and_name_out_of_forward(make_line: Callable[..., Line]) -> None:
     """NIK#Nama#Isi: identity stored apart, only the text goes to the unit."""
     line = make_line()

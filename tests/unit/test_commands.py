@@ -226,3 +226,13 @@ def test_a_ticket_before_today_or_a_later_span_is_still_a_ticket(
     text: str, ticket: str, reason: str
 ) -> None:
     assert commands.parse_citizen(text) == commands.Command(Kind.REOPEN, ticket, reason)
+
+
+@pytest.mark.parametrize("text", ["BELUM", "belum.", "Blm beres", "belum selesai!"])
+def test_belum_alone_is_a_reopen_of_the_latest(text: str) -> None:
+    assert commands.parse_citizen(text) == commands.Command(Kind.REOPEN)
+
+
+@pytest.mark.parametrize("text", ["daftar semua", "DAFTAR 5"])
+def test_daftar_with_words_after_it_is_malformed(text: str) -> None:
+    assert commands.parse_head(text) == commands.Command(Kind.MALFORMED, word="DAFTAR")
