@@ -20,7 +20,7 @@ from typing import Any
 
 import phonenumbers
 
-from surgad import errors, phone
+from surgad import classifier, errors, phone
 from surgad.db import engine as db_engine
 from surgad.errors import ConfigError
 
@@ -309,7 +309,7 @@ _UNIT_KEYS = frozenset({"name", "short", "heads", "deadline_hours", "strong", "k
 _WORD_LISTS = frozenset({"strong", "keywords", "weak"})
 _KNOWN_IN_UNITS_FILE: dict[str, frozenset[str] | None] = {
     "triage_unit": None,
-    "scoring": None,  # the classifier names unknown scoring keys itself
+    "scoring": classifier.SCORING_KEYS,
     "units": None,  # unit codes, each with _UNIT_KEYS
     "none": None,  # kinds of non-complaint, each with _WORD_LISTS
     "language": frozenset({"keep", "ignore", "synonyms"}),
@@ -346,6 +346,7 @@ def _build(
     triage = _Reader(units_data[0], units_data[1]).string("triage_unit")
     if triage not in units:
         raise ConfigError(units_data[2], "triage_unit", f"unknown unit {triage!r}")
+    _check_lexicon(units_data[0], units_data[2])
     return Settings(
         database_url=_database_url(read),
         timezone=timezone,
@@ -419,6 +420,18 @@ def _units_file(
     origin: dict[str, str] = {}
     _merge({}, origin, data, str(path), "")
     return data, origin, str(path)
+
+
+def _check_lexicon(data: Mapping[str, Any], path: str) -> None:
+    """Compile the unit file's vocabulary, so that a bad one stops start-up here.
+
+    Left to the workers, it would kill each of them as it starts, until the
+    supervisor gave up. The classifier built is the one they are given later.
+    """
+    try:
+        classifier.Classifier.from_config(data)
+    except classifier.LexiconError as exc:
+        raise ConfigError(path, exc.key, exc.problem) from None
 
 
 def _deadlines(read: _Reader, units: dict[str, Unit]) -> dict[str, Unit]:

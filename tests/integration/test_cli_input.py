@@ -1,0 +1,50 @@
+"""The CLI as staff meet it: bad input and broken output end in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.integration.conftest import REPO, _env, run_cli, write_config
+
+# Bytes that are not UTF-8 reach Python's argv as lone surrogates (PEP 383);
+# subprocess turns them back into the same bytes.
+NOT_UTF8 = "\udcff\udcfe bad"
+DEV_CSV = REPO / "tests" / "data" / "complaints-dev.csv"
+
+
+def _offline_config(tmp_path: Path) -> Path:
+    """Write a config whose database is never opened by the commands tested."""
+    return write_config(tmp_path, f"sqlite:///{tmp_path / 'never-created.db'}")
+
+
+def _surgad(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with exactly these arguments (no --config added)."""
+    return subprocess.run(
+        [sys.executable, "-m", "surgad", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env() | (env or {}),
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str], status: int) -> str:
+    assert result.returncode == status, result.stderr
+    assert result.stderr.startswith("surgad: error: "), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def test_bad_scoring_stops_every_command_naming_the_unit_file(tmp_path: Path) -> None:
+    """A [scoring] the classifier cannot use is a config error before any work."""
+    config = _offline_config(tmp_path)
+    units = tmp_path / "units.toml"
+    text = units.read_text(encoding="utf-8")
+    units.write_text(text.replace("\nstrong = 3.0\n", '\nstrong = "x"\n', 1), "utf-8")
+    for args in (["db", "check"], ["classify", "jalan rusak"], ["run", "--once"]):
+        stderr = _one_error_line(run_cli(config, *args, check=False), 3)
+        assert f"{units}: scoring.strong: must be a number, got 'x'" in stderr, args
