@@ -121,7 +121,7 @@ def watchdog_cmd(state: cli_state.State, as_json: bool) -> None:
 
 
 @cli.command("classify")
-@click.argument("text", required=False)
+@click.argument("text", required=False, callback=cli_state.utf8_text("the text"))
 @click.option(
     "--csv",
     "csv_path",

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.integration.conftest import REPO, _env, run_cli, write_config
+import pytest
+
+from tests.integration.conftest import REPO, Line, _env, run_cli, write_config
+from tests.integration.test_cli import _one_complaint
 
 # Bytes that are not UTF-8 reach Python's argv as lone surrogates (PEP 383);
 # subprocess turns them back into the same bytes.
@@ -48,3 +52,37 @@ def test_bad_scoring_stops_every_command_naming_the_unit_file(tmp_path: Path) ->
     for args in (["db", "check"], ["classify", "jalan rusak"], ["run", "--once"]):
         stderr = _one_error_line(run_cli(config, *args, check=False), 3)
         assert f"{units}: scoring.strong: must be a number, got 'x'" in stderr, args
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["note", "{ticket}", "--note", NOT_UTF8],
+        ["resolve", "{ticket}", "--note", "caf\udce9"],
+        ["reassign", "{ticket}", "PDAM", "--reason", "\udcff"],
+        ["reopen", "{ticket}", "--reason", NOT_UTF8],
+    ],
+)
+def test_text_options_that_are_not_utf8_are_refused(
+    make_line: Callable[..., Line], command: list[str]
+) -> None:
+    """A note or reason that is not UTF-8: one line naming the option; no change."""
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    queued = len(line.queued())
+    args = [part.format(ticket=ticket) for part in command]
+    stderr = _one_error_line(line.cli("complaints", *args, check=False), 2)
+    option = args[-2]
+    assert f"Invalid value for '{option}'" in stderr and "not UTF-8 text: b'" in stderr
+    assert line.query("SELECT action FROM surgad_event WHERE action <> 'created'") == []
+    assert len(line.queued()) == queued
+
+
+def test_block_reason_and_classified_text_must_be_utf8(tmp_path: Path) -> None:
+    """The other free texts of the CLI are refused the same way, before any work."""
+    config = _offline_config(tmp_path)
+    block = run_cli(config, "senders", "block", "0813", "--reason", NOT_UTF8, check=False)
+    expected = r"'--reason': the reason is not UTF-8 text: b'\xff\xfe bad'"
+    assert expected in _one_error_line(block, 2)
+    classify = run_cli(config, "classify", "jalan\udce9", check=False)
+    assert "not UTF-8 text" in _one_error_line(classify, 2)
