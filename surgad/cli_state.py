@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from surgad import clock, config, errors
 from surgad.db import engine as db_engine
-from surgad.db import schema
+from surgad.db import models, schema
 
 
 @dataclasses.dataclass
@@ -132,8 +132,18 @@ def _raw(text: str) -> bytes:
 
 
 def actor() -> str:
-    """Name the person at the keyboard, also behind sudo."""
-    return os.environ.get("SUDO_USER") or getpass.getuser()
+    """Name the person at the keyboard, also behind sudo, as the records hold it.
+
+    ``SUDO_USER`` is whatever the caller set: it is shown inert like any other
+    value a person typed, and cut to the length of the columns that record it.
+    """
+    name = os.environ.get("SUDO_USER") or getpass.getuser()
+    if not _is_utf8(name):
+        name = _raw(name).decode("utf-8", "backslashreplace")
+    name = printable(name)
+    if len(name) > models.ACTOR_LENGTH:
+        name = name[: models.ACTOR_LENGTH - 1] + "…"
+    return name
 
 
 # What a citizen's SMS could use to forge lines in staff output, drive the

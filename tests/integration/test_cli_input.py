@@ -86,3 +86,22 @@ def test_block_reason_and_classified_text_must_be_utf8(tmp_path: Path) -> None:
     assert expected in _one_error_line(block, 2)
     classify = run_cli(config, "classify", "jalan\udce9", check=False)
     assert "not UTF-8 text" in _one_error_line(classify, 2)
+
+
+def test_a_long_or_odd_sudo_user_is_recorded_cut_and_escaped(
+    make_line: Callable[..., Line], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SUDO_USER is recorded as it fits the 64-character columns, escaped."""
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    monkeypatch.setenv("SUDO_USER", "u" * 300)
+    line.cli("complaints", "ack", ticket)
+    line.cli("senders", "block", "081234567890")
+    monkeypatch.setenv("SUDO_USER", "evil\nname\x1b[2J")
+    line.cli("units", "set-deadline", "PUPR", "12")
+
+    (actor,) = line.query("SELECT actor FROM surgad_event WHERE action = 'acknowledged'")
+    assert actor[0] == "u" * 63 + "…"
+    assert line.query("SELECT blocked_by FROM surgad_blocked_sender") == [(actor[0],)]
+    changed = line.query("SELECT changed_by FROM surgad_unit_setting WHERE code = 'PUPR'")
+    assert changed == [("evil\\nname\\x1b[2J",)]
