@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -231,4 +232,38 @@ def main() -> None:
     except sa.exc.OperationalError as exc:
         _fail(f"database: {db_engine.one_line(exc)}", ExitCode.DATABASE)
     except BrokenPipeError:
+        # The reader went away (`surgad complaints list | head -1`): it has
+        # what it wanted, so stop without a word, like other command-line tools.
+        _discard_output()
         sys.exit(ExitCode.FAILURE)
+    except OSError as exc:
+        if not _raised_printing(exc):
+            raise
+        _discard_output()
+        _fail(f"cannot write the output: {exc.strerror or exc}", ExitCode.FAILURE)
+
+
+def _raised_printing(error: BaseException) -> bool:
+    """Tell whether ``error`` came from printing (a full disk, a closed terminal)."""
+    frames = error.__traceback__
+    while frames is not None:
+        if frames.tb_frame.f_code is click.echo.__code__:
+            return True
+        frames = frames.tb_next
+    return False
+
+
+def _discard_output() -> None:
+    """Point standard output at /dev/null, so its last flush at exit cannot fail.
+
+    Otherwise Python reports the unwritten rest on stderr as it exits.
+    """
+    try:
+        descriptor = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file: nothing flushes it at exit
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)

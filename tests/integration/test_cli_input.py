@@ -105,3 +105,40 @@ def test_a_long_or_odd_sudo_user_is_recorded_cut_and_escaped(
     assert line.query("SELECT blocked_by FROM surgad_blocked_sender") == [(actor[0],)]
     changed = line.query("SELECT changed_by FROM surgad_unit_setting WHERE code = 'PUPR'")
     assert changed == [("evil\\nname\\x1b[2J",)]
+
+
+def test_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    """A full disk under stdout: one line on stderr and exit status 1."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    config = _offline_config(tmp_path)
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "surgad", "--config", str(config),
+             "classify", "--csv", str(DEV_CSV)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env=_env(),
+        )
+    assert result.returncode == 1, result.stderr
+    full_disk = "cannot write the output: No space left on device"
+    assert result.stderr == f"surgad: error: {full_disk}\n"
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`surgad ... | head -1`: exit status 1 and nothing on stderr, no traceback."""
+    config = _offline_config(tmp_path)
+    with subprocess.Popen(
+        [sys.executable, "-m", "surgad", "--config", str(config),
+         "classify", "--csv", str(DEV_CSV)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # gone before the first line: each write breaks the pipe
+        stderr = process.stderr.read()
+        assert process.wait(timeout=120) == 1
+    assert stderr == b""
