@@ -40,7 +40,8 @@ from surgad.errors import ExitCode, SurgadError
     "-c",
     "paths",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    # Checked as SURGAD_CONFIG is, when loaded: a directory is a config error.
+    type=click.Path(),
     help="Config file; repeat to layer site overrides. [env: SURGAD_CONFIG]",
 )
 @click.option(
@@ -51,11 +52,11 @@ from surgad.errors import ExitCode, SurgadError
 )
 @click.version_option(package_name="surgad")
 @click.pass_context
-def cli(ctx: click.Context, paths: tuple[Path, ...], log_level: str | None) -> None:
+def cli(ctx: click.Context, paths: tuple[str, ...], log_level: str | None) -> None:
     """SMS complaint line on gammu-smsd: route, forward, escalate."""
     # Staff commands keep stdout for their output; `run` logs to stdout below.
     logs.setup(logs.staff_level(log_level, sys.stderr), sys.stderr)
-    paths_or_default = list(paths) or config.default_paths()
+    paths_or_default = config.given_paths(paths) or config.default_paths()
     ctx.obj = cli_state.State(paths_or_default, log_level or "info")
 
 

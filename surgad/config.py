@@ -91,15 +91,30 @@ class Settings:
         return zoneinfo.ZoneInfo(self.timezone)
 
 
+def given_paths(values: Sequence[str], option: str = "--config") -> list[Path]:
+    """Return the config files named on the command line; refuse an empty name.
+
+    An empty name would otherwise read as the current directory.
+    """
+    if "" in values:
+        raise ConfigError(option, None, "the path is empty")
+    return [Path(value) for value in values]
+
+
 def default_paths() -> list[Path]:
     """Return the config files to read when none is given on the command line."""
     if value := os.environ.get(ENV_VAR):
-        return [Path(part) for part in value.split(os.pathsep) if part]
+        if paths := [Path(part) for part in value.split(os.pathsep) if part]:
+            return paths
+        problem = f"no config file was given (got {errors.shown(value)})"
+        raise ConfigError(ENV_VAR, None, problem)
     return [Path("/etc/surgad/surgad.toml")]
 
 
 def load(paths: Sequence[Path]) -> Settings:
     """Read, merge and check the given config files, in order."""
+    if not paths:
+        raise ConfigError("--config", None, "no config file was given")
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for path in paths:
@@ -127,7 +142,8 @@ def _read_toml(
             raise unopened(problem) from None
         raise ConfigError(str(path), None, problem) from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        # An editor may save UTF-8 with a byte-order mark; TOML has no use for it.
+        return tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ConfigError(str(path), None, "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -142,3 +143,17 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path: Path) -> 
         stderr = process.stderr.read()
         assert process.wait(timeout=120) == 1
     assert stderr == b""
+
+
+def test_config_paths_that_name_no_file_are_config_errors(tmp_path: Path) -> None:
+    """A directory, an empty path or an empty SURGAD_CONFIG: exit 3, one line each."""
+    by_option = _surgad("--config", str(tmp_path), "db", "check")
+    by_variable = _surgad("db", "check", env={"SURGAD_CONFIG": str(tmp_path)})
+    not_a_file = f"surgad: error: {tmp_path}: not a regular file\n"
+    assert _one_error_line(by_option, 3) == not_a_file
+    assert by_variable.stderr == by_option.stderr and by_variable.returncode == 3
+
+    empty = _one_error_line(_surgad("--config", "", "db", "check"), 3)
+    assert empty == "surgad: error: --config: the path is empty\n"
+    none = _one_error_line(_surgad("db", "check", env={"SURGAD_CONFIG": os.pathsep}), 3)
+    assert "SURGAD_CONFIG: no config file was given" in none

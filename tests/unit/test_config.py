@@ -263,3 +263,21 @@ def test_word_tables_of_the_unit_file_hold_strings(
         config.load([shipped])
     assert (caught.value.path, caught.value.key) == (str(units), key)
     assert caught.value.problem == "must be a string"
+
+
+def test_a_byte_order_mark_is_read_past(shipped: Path, tmp_path: Path) -> None:
+    """A file an editor saved with a UTF-8 byte-order mark reads as without one."""
+    site = tmp_path / "local.toml"
+    site.write_bytes(b"\xef\xbb\xbf[service]\nworkers = 4\n")
+    assert config.load([shipped, site]).workers == 4
+
+
+def test_no_config_file_named_is_said_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty --config or a SURGAD_CONFIG of separators names no file: said so."""
+    with pytest.raises(ConfigError, match="^--config: the path is empty$"):
+        config.given_paths(["a.toml", ""])
+    monkeypatch.setenv(config.ENV_VAR, ":")
+    with pytest.raises(ConfigError, match="^SURGAD_CONFIG: no config file was given"):
+        config.default_paths()
+    with pytest.raises(ConfigError, match="^--config: no config file was given$"):
+        config.load([])
