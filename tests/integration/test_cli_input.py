@@ -157,3 +157,18 @@ def test_config_paths_that_name_no_file_are_config_errors(tmp_path: Path) -> Non
     assert empty == "surgad: error: --config: the path is empty\n"
     none = _one_error_line(_surgad("db", "check", env={"SURGAD_CONFIG": os.pathsep}), 3)
     assert "SURGAD_CONFIG: no config file was given" in none
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("0812", "not a possible phone number: '0812'"), ("08\x1b12", r"'08\x1b12'")],
+)
+def test_a_bad_number_is_repeated_as_the_operator_typed_it(
+    tmp_path: Path, typed: str, shown: str
+) -> None:
+    """The operator's own number argument is shown unmasked, control bytes escaped."""
+    config = _offline_config(tmp_path)
+    for args in (["heads", "add", "PUPR", typed], ["senders", "unblock", typed]):
+        stderr = _one_error_line(run_cli(config, *args, check=False), 2)
+        assert shown in stderr, stderr
+        assert "*" not in stderr
