@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, NamedTuple
@@ -96,9 +97,18 @@ Words = Sequence[str] | Mapping[str, Sequence[str]]
 
 
 class LexiconError(errors.SurgadError, ValueError):
-    """The unit file's word lists cannot be compiled."""
+    """The unit file's word lists cannot be compiled.
+
+    ``key`` is the dotted key of the unit file that holds the bad value, so
+    that loading the config can name the file, the key and the problem.
+    """
 
     exit_code = errors.ExitCode.CONFIG
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
 
 
 class Classification(NamedTuple):
@@ -179,10 +189,13 @@ class _Sequences:
         """Return the words a listed sequence may start with."""
         return frozenset(self._first)
 
-    def add(self, words: Sequence[str], value: int) -> None:
-        """List ``words``; a sequence listed twice keeps its first value."""
+    def add(self, words: Sequence[str], value: int, key: str) -> None:
+        """List ``words``; a sequence listed twice keeps its first value.
+
+        ``key`` names the list of the unit file the sequence comes from.
+        """
         if not words:
-            raise LexiconError("a listed name or landmark has no words")
+            raise LexiconError(key, "a listed name or landmark has no words")
         following = self._first
         for word in words:
             node = following.setdefault(word, _Node())
@@ -300,10 +313,12 @@ class Classifier:
         self._hits: list[tuple[Hit, ...]] = []
         self._term_ids: dict[tuple[str, ...], int] = {}
         self._open_slot = len(self.codes) + len(self.categories)
+        named = [f"units.{code}" for code in units]
+        named += [f"none.{name}" for name in none or {}]
         for slot, words in enumerate([*units.values(), *(none or {}).values()]):
-            self._add_tiers(words, slot)
-        self._add_list(open_issue, self._open_slot, 1.0)
-        self._add_list(ignore, -1, 0.0)
+            self._add_tiers(words, slot, named[slot])
+        self._add_list(open_issue, self._open_slot, 1.0, "none.open_issue")
+        self._add_list(ignore, -1, 0.0, "language.ignore")
         self._compile_places(places or Places())
         self._skeletons = _skeleton_index(self._vocab)
         # Most "+" rules fail for want of their other words: one set test per
@@ -315,7 +330,22 @@ class Classifier:
 
     @classmethod
     def from_config(cls, data: Mapping[str, Any]) -> Classifier:
-        """Build a classifier from the parsed unit file (``tomllib.load``)."""
+        """Build a classifier from the parsed unit file (``tomllib.load``).
+
+        Loading the config builds one to check the unit file, and a worker
+        asks again for the same parsed file: the last one built is returned
+        for it rather than compiled twice (the file is never changed once
+        parsed).
+        """
+        for parsed, built in _last_built:
+            if parsed is data:
+                return built
+        built = cls._compile(data)
+        _last_built[:] = [(data, built)]
+        return built
+
+    @classmethod
+    def _compile(cls, data: Mapping[str, Any]) -> Classifier:
         triage = data.get("triage_unit")
         none = _table(data, "none")
         language = _table(data, "language")
@@ -323,7 +353,7 @@ class Classifier:
             _word_tables(_table(data, "units"), "units", skip=triage),
             _word_tables(none, "none", skip=OPEN_ISSUE),
             open_issue=_strings(none.get(OPEN_ISSUE, []), "none.open_issue"),
-            synonyms=_table(language, "synonyms"),
+            synonyms=_string_table(language, "synonyms", "language."),
             keep=_strings(language.get("keep", []), "language.keep"),
             ignore=_strings(language.get("ignore", []), "language.ignore"),
             places=_places(_table(data, "location"), _table(data, "gazetteer")),
@@ -361,30 +391,34 @@ class Classifier:
 
     # -- compiling the word lists ---------------------------------------------
 
-    def _add_tiers(self, words: Words, slot: int) -> None:
+    def _add_tiers(self, words: Words, slot: int, key: str) -> None:
         if not isinstance(words, Mapping):
-            self._add_list(words, slot, self.scoring.keywords)
+            self._add_list(words, slot, self.scoring.keywords, key)
             return
         for tier in TIERS:
-            self._add_list(words.get(tier, ()), slot, getattr(self.scoring, tier))
+            weight = getattr(self.scoring, tier)
+            self._add_list(words.get(tier, ()), slot, weight, f"{key}.{tier}")
 
-    def _add_list(self, terms: Sequence[str], slot: int, weight: float) -> None:
+    def _add_list(
+        self, terms: Sequence[str], slot: int, weight: float, key: str
+    ) -> None:
         for term in terms:
             parts = [self._spell(part) for part in term.split(_COMBO)]
             if not all(parts):
-                raise LexiconError(f"empty word in {term!r}")
+                raise LexiconError(key, f"empty word in {errors.shown(term)}")
             if len(parts) > 1 and any(len(part) > 1 for part in parts):
-                raise LexiconError(f"each side of '+' must be one word: {term!r}")
+                problem = f"each side of '+' must be one word: {errors.shown(term)}"
+                raise LexiconError(key, problem)
             words = tuple(word for part in parts for word in part)
             scaled = weight * (1 + self.scoring.phrase_bonus * (len(words) - 1))
-            key = (_COMBO, *words) if len(parts) > 1 else words
-            if not self._add_hit(key, slot, scaled):
+            spelled = (_COMBO, *words) if len(parts) > 1 else words
+            if not self._add_hit(spelled, slot, scaled):
                 continue
-            term_id = self._term_ids[key]
+            term_id = self._term_ids[spelled]
             if len(parts) > 1:
                 self._combos.setdefault(words[0], []).append((words[1:], term_id))
             else:
-                self._phrases.add(words, term_id)
+                self._phrases.add(words, term_id, key)
 
     def _spell(self, text: str) -> tuple[str, ...]:
         """Return the canonical words of a listed term (no affix stripping)."""
@@ -418,17 +452,21 @@ class Classifier:
         self._numbered = words(places.numbered)
         self._landmarks = _Sequences()
         for landmark in places.landmarks:
-            self._landmarks.add(self._spell(landmark), 0)
+            self._landmarks.add(self._spell(landmark), 0, "location.landmarks")
         self._gazetteer = _Sequences()
         # Per entry: official name, is it a kelurahan, does it need a marker.
         self._places: list[tuple[str, bool, bool]] = []
         marked = {name.lower() for name in places.needs_marker}
-        named = [(name, name, True) for name in places.kelurahan]
-        named += [(alias, name, True) for alias, name in places.aliases.items()]
-        named += [(name, name, False) for name in places.kecamatan]
-        for written, name, is_kelurahan in named:
+        named = [(name, name, True, "kelurahan") for name in places.kelurahan]
+        named += [
+            (alias, name, True, f"aliases.{alias}")
+            for alias, name in places.aliases.items()
+        ]
+        named += [(name, name, False, "kecamatan") for name in places.kecamatan]
+        for written, name, is_kelurahan, key in named:
             needs_marker = not is_kelurahan or name.lower() in marked
-            self._gazetteer.add(self._spell(written), len(self._places))
+            spelled = self._spell(written)
+            self._gazetteer.add(spelled, len(self._places), f"gazetteer.{key}")
             self._places.append((name, is_kelurahan, needs_marker))
         # A message without these words has nothing to mask.
         self._place_words = self._numbered | self._near | self._gazetteer.firsts
@@ -621,6 +659,10 @@ class Classifier:
         return (STATUS_QUERY if name == STATUS else NOT_COMPLAINT), score
 
 
+# The parsed unit file last compiled by Classifier.from_config, and its result.
+_last_built: list[tuple[Mapping[str, Any], Classifier]] = []
+
+
 def _add_hits(totals: list[float], hits: tuple[Hit, ...]) -> None:
     for slot, weight in hits:
         totals[slot] += weight
@@ -694,17 +736,27 @@ def _candidates(word: str) -> Iterator[str]:
 # -- reading the unit file --------------------------------------------------------
 
 
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+def _table(data: Mapping[str, Any], key: str, within: str = "") -> Mapping[str, Any]:
+    """Return the table ``key`` of ``data`` (named ``within.key`` in errors)."""
     value = data.get(key, {})
     if not isinstance(value, Mapping):
-        raise LexiconError(f"[{key}] must be a table")
+        raise LexiconError(f"{within}{key}", "must be a table")
     return value
 
 
 def _strings(value: Any, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise LexiconError(f"{key} must be a list of strings")
+        raise LexiconError(key, "must be a list of strings")
     return value
+
+
+def _string_table(data: Mapping[str, Any], key: str, within: str) -> dict[str, str]:
+    """Return a table whose values are all strings, such as the synonyms."""
+    table = _table(data, key, within)
+    for name, value in table.items():
+        if not isinstance(value, str):
+            raise LexiconError(f"{within}{key}.{name}", "must be a string")
+    return dict(table)
 
 
 def _word_tables(table: Mapping[str, Any], section: str, skip: Any) -> dict[str, Words]:
@@ -719,12 +771,13 @@ def _word_tables(table: Mapping[str, Any], section: str, skip: Any) -> dict[str,
         elif isinstance(value, Mapping):
             found[name] = {t: _strings(value.get(t, []), f"{key}.{t}") for t in TIERS}
         else:
-            raise LexiconError(f"{key} must be a list of words or a table")
+            raise LexiconError(key, "must be a list of words or a table")
     return found
 
 
 def _places(location: Mapping[str, Any], gazetteer: Mapping[str, Any]) -> Places:
-    found: dict[str, Any] = {"aliases": dict(_table(gazetteer, "aliases"))}
+    aliases = _string_table(gazetteer, "aliases", "gazetteer.")
+    found: dict[str, Any] = {"aliases": aliases}
     for name in ("kelurahan", "needs_marker", "kecamatan", "markers"):
         found[name] = _strings(gazetteer.get(name, []), f"gazetteer.{name}")
     for name in ("near", "filler", "landmarks", "office", "numbered"):
@@ -732,11 +785,27 @@ def _places(location: Mapping[str, Any], gazetteer: Mapping[str, Any]) -> Places
     return Places(**found)
 
 
+SCORING_KEYS: Final = frozenset(field.name for field in dataclasses.fields(Scoring))
+
+
 def _scoring(table: Mapping[str, Any]) -> Scoring:
-    known = {field.name for field in dataclasses.fields(Scoring)}
-    if unknown := sorted(set(table) - known):
-        raise LexiconError(f"unknown [scoring] keys: {unknown}")
+    """Read ``[scoring]``: weights and floors of at least 0, a saturation above 0.
+
+    Scores are sums of weights, compared with floors; a negative weight or
+    floor would turn the comparisons around, and a saturation of 0 or less
+    would make the confidence of one weak word 1 or divide by zero.
+    """
     for key, value in table.items():
+        name = f"scoring.{key}"
+        if key not in SCORING_KEYS:
+            known = ", ".join(sorted(SCORING_KEYS))
+            raise LexiconError(name, f"unknown key (known: {known})")
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise LexiconError(f"scoring.{key} must be a number")
+            raise LexiconError(name, f"must be a number, got {errors.shown(value)}")
+        if not math.isfinite(value):
+            raise LexiconError(name, f"must be a finite number, got {value}")
+        if key == "saturation" and value <= 0:
+            raise LexiconError(name, f"must be above 0, got {value}")
+        if value < 0:
+            raise LexiconError(name, f"must be 0 or more, got {value}")
     return Scoring(**{key: float(value) for key, value in table.items()})

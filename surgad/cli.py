@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -39,7 +40,8 @@ from surgad.errors import ExitCode, SurgadError
     "-c",
     "paths",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    # Checked as SURGAD_CONFIG is, when loaded: a directory is a config error.
+    type=click.Path(),
     help="Config file; repeat to layer site overrides. [env: SURGAD_CONFIG]",
 )
 @click.option(
@@ -50,11 +52,11 @@ from surgad.errors import ExitCode, SurgadError
 )
 @click.version_option(package_name="surgad")
 @click.pass_context
-def cli(ctx: click.Context, paths: tuple[Path, ...], log_level: str | None) -> None:
+def cli(ctx: click.Context, paths: tuple[str, ...], log_level: str | None) -> None:
     """SMS complaint line on gammu-smsd: route, forward, escalate."""
     # Staff commands keep stdout for their output; `run` logs to stdout below.
     logs.setup(logs.staff_level(log_level, sys.stderr), sys.stderr)
-    paths_or_default = list(paths) or config.default_paths()
+    paths_or_default = config.given_paths(paths) or config.default_paths()
     ctx.obj = cli_state.State(paths_or_default, log_level or "info")
 
 
@@ -121,7 +123,7 @@ def watchdog_cmd(state: cli_state.State, as_json: bool) -> None:
 
 
 @cli.command("classify")
-@click.argument("text", required=False)
+@click.argument("text", required=False, callback=cli_state.utf8_text("the text"))
 @click.option(
     "--csv",
     "csv_path",
@@ -231,4 +233,38 @@ def main() -> None:
     except sa.exc.OperationalError as exc:
         _fail(f"database: {db_engine.one_line(exc)}", ExitCode.DATABASE)
     except BrokenPipeError:
+        # The reader went away (`surgad complaints list | head -1`): it has
+        # what it wanted, so stop without a word, like other command-line tools.
+        _discard_output()
         sys.exit(ExitCode.FAILURE)
+    except OSError as exc:
+        if not _raised_printing(exc):
+            raise
+        _discard_output()
+        _fail(f"cannot write the output: {exc.strerror or exc}", ExitCode.FAILURE)
+
+
+def _raised_printing(error: BaseException) -> bool:
+    """Tell whether ``error`` came from printing (a full disk, a closed terminal)."""
+    frames = error.__traceback__
+    while frames is not None:
+        if frames.tb_frame.f_code is click.echo.__code__:
+            return True
+        frames = frames.tb_next
+    return False
+
+
+def _discard_output() -> None:
+    """Point standard output at /dev/null, so its last flush at exit cannot fail.
+
+    Otherwise Python reports the unwritten rest on stderr as it exits.
+    """
+    try:
+        descriptor = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file: nothing flushes it at exit
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)

@@ -26,7 +26,10 @@ def _number(value: str, state: State) -> str:
     try:
         return phone.normalise(value, state.settings.region)
     except phone.PhoneError as exc:
-        raise click.BadParameter(str(exc), param_hint="NUMBER") from None
+        # The operator's own typing, shown back as typed (the error's own text
+        # masks it, as it would a citizen's number bound for a log).
+        problem = f"{exc.reason}: {errors.shown(value)}"
+        raise click.BadParameter(problem, param_hint="NUMBER") from None
 
 
 def _code(value: str, state: State) -> str:

@@ -14,9 +14,9 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 
-from surgad import clock, config
+from surgad import clock, config, errors
 from surgad.db import engine as db_engine
-from surgad.db import schema
+from surgad.db import models, schema
 
 
 @dataclasses.dataclass
@@ -62,7 +62,7 @@ def bounded_text(what: str, holder: str, limit: int, empty: bool = True) -> Text
 
     Whitespace runs become one space. A text longer than what holds it is
     refused with its length and the limit, so staff can shorten it rather
-    than have it cut or fail to store.
+    than have it cut or fail to store; so is one that is not UTF-8.
     """
 
     def check(
@@ -70,6 +70,7 @@ def bounded_text(what: str, holder: str, limit: int, empty: bool = True) -> Text
     ) -> str | None:
         if value is None:
             return None
+        _refuse_undecodable(what, ctx, param, value)
         text = " ".join(value.split())
         if not text and not empty:
             raise click.BadParameter(f"{what} must not be empty", ctx, param)
@@ -84,9 +85,65 @@ def bounded_text(what: str, holder: str, limit: int, empty: bool = True) -> Text
     return check
 
 
+def utf8_text(what: str) -> TextCheck:
+    """Return an option callback that refuses a text holding bytes not UTF-8.
+
+    Python keeps such bytes of a command line or the environment as lone
+    surrogates (PEP 383), which no database, SMS or terminal can take.
+    """
+
+    def check(
+        ctx: click.Context, param: click.Parameter, value: str | None
+    ) -> str | None:
+        if value is not None:
+            _refuse_undecodable(what, ctx, param, value)
+        return value
+
+    return check
+
+
+def _refuse_undecodable(
+    what: str, ctx: click.Context, param: click.Parameter, value: str
+) -> None:
+    """Refuse a value with bytes that are not UTF-8, showing them as escapes."""
+    if _is_utf8(value):
+        return
+    raw = _raw(value)
+    shown = repr(raw[: errors.SHOWN_WIDTH])
+    if len(raw) > errors.SHOWN_WIDTH:
+        shown += "…"
+    raise click.BadParameter(f"{what} is not UTF-8 text: {shown}", ctx, param)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _raw(text: str) -> bytes:
+    """Return the bytes a command-line or environment value was read from."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no undecodable byte stands for
+        return text.encode("utf-8", "backslashreplace")
+
+
 def actor() -> str:
-    """Name the person at the keyboard, also behind sudo."""
-    return os.environ.get("SUDO_USER") or getpass.getuser()
+    """Name the person at the keyboard, also behind sudo, as the records hold it.
+
+    ``SUDO_USER`` is whatever the caller set: it is shown inert like any other
+    value a person typed, and cut to the length of the columns that record it.
+    """
+    name = os.environ.get("SUDO_USER") or getpass.getuser()
+    if not _is_utf8(name):
+        name = _raw(name).decode("utf-8", "backslashreplace")
+    name = printable(name)
+    if len(name) > models.ACTOR_LENGTH:
+        name = name[: models.ACTOR_LENGTH - 1] + "…"
+    return name
 
 
 # What a citizen's SMS could use to forge lines in staff output, drive the

@@ -20,7 +20,7 @@ from typing import Any
 
 import phonenumbers
 
-from surgad import errors, phone
+from surgad import classifier, errors, phone
 from surgad.db import engine as db_engine
 from surgad.errors import ConfigError
 
@@ -91,15 +91,30 @@ class Settings:
         return zoneinfo.ZoneInfo(self.timezone)
 
 
+def given_paths(values: Sequence[str], option: str = "--config") -> list[Path]:
+    """Return the config files named on the command line; refuse an empty name.
+
+    An empty name would otherwise read as the current directory.
+    """
+    if "" in values:
+        raise ConfigError(option, None, "the path is empty")
+    return [Path(value) for value in values]
+
+
 def default_paths() -> list[Path]:
     """Return the config files to read when none is given on the command line."""
     if value := os.environ.get(ENV_VAR):
-        return [Path(part) for part in value.split(os.pathsep) if part]
+        if paths := [Path(part) for part in value.split(os.pathsep) if part]:
+            return paths
+        problem = f"no config file was given (got {errors.shown(value)})"
+        raise ConfigError(ENV_VAR, None, problem)
     return [Path("/etc/surgad/surgad.toml")]
 
 
 def load(paths: Sequence[Path]) -> Settings:
     """Read, merge and check the given config files, in order."""
+    if not paths:
+        raise ConfigError("--config", None, "no config file was given")
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for path in paths:
@@ -127,7 +142,8 @@ def _read_toml(
             raise unopened(problem) from None
         raise ConfigError(str(path), None, problem) from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        # An editor may save UTF-8 with a byte-order mark; TOML has no use for it.
+        return tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ConfigError(str(path), None, "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
@@ -309,7 +325,7 @@ _UNIT_KEYS = frozenset({"name", "short", "heads", "deadline_hours", "strong", "k
 _WORD_LISTS = frozenset({"strong", "keywords", "weak"})
 _KNOWN_IN_UNITS_FILE: dict[str, frozenset[str] | None] = {
     "triage_unit": None,
-    "scoring": None,  # the classifier names unknown scoring keys itself
+    "scoring": classifier.SCORING_KEYS,
     "units": None,  # unit codes, each with _UNIT_KEYS
     "none": None,  # kinds of non-complaint, each with _WORD_LISTS
     "language": frozenset({"keep", "ignore", "synonyms"}),
@@ -346,6 +362,7 @@ def _build(
     triage = _Reader(units_data[0], units_data[1]).string("triage_unit")
     if triage not in units:
         raise ConfigError(units_data[2], "triage_unit", f"unknown unit {triage!r}")
+    _check_lexicon(units_data[0], units_data[2])
     return Settings(
         database_url=_database_url(read),
         timezone=timezone,
@@ -419,6 +436,18 @@ def _units_file(
     origin: dict[str, str] = {}
     _merge({}, origin, data, str(path), "")
     return data, origin, str(path)
+
+
+def _check_lexicon(data: Mapping[str, Any], path: str) -> None:
+    """Compile the unit file's vocabulary, so that a bad one stops start-up here.
+
+    Left to the workers, it would kill each of them as it starts, until the
+    supervisor gave up. The classifier built is the one they are given later.
+    """
+    try:
+        classifier.Classifier.from_config(data)
+    except classifier.LexiconError as exc:
+        raise ConfigError(path, exc.key, exc.problem) from None
 
 
 def _deadlines(read: _Reader, units: dict[str, Unit]) -> dict[str, Unit]:

@@ -43,6 +43,11 @@ RESOLVED = "resolved"
 STATES = (OPEN, ACKED, RESOLVED)
 
 
+# Characters of a person's name recorded with a change (the staff user, or
+# the number of a head acting by SMS).
+ACTOR_LENGTH = 64
+
+
 class Complaint(SQLModel, table=True):
     """A citizen's complaint, routed to one unit."""
 
@@ -100,7 +105,7 @@ class Event(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(index=True)
     at: dt.datetime = _utc()
-    actor: str = Field(max_length=64)
+    actor: str = Field(max_length=ACTOR_LENGTH)
     action: str = Field(max_length=32)
     detail: str | None = None  # for people: the units of a reassignment are also below
     # A reassignment's units, so that code need not read them from ``detail``.
@@ -117,7 +122,7 @@ class Head(SQLModel, table=True):
     unit_code: str = Field(max_length=16)
     number: str = Field(max_length=32, index=True)
     added_at: dt.datetime = _utc()
-    added_by: str = Field(max_length=64)
+    added_by: str = Field(max_length=ACTOR_LENGTH)
 
 
 class UnitSetting(SQLModel, table=True):
@@ -128,7 +133,7 @@ class UnitSetting(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=16)
     deadline_hours: float | None = None
     changed_at: dt.datetime = _utc()
-    changed_by: str = Field(max_length=64)
+    changed_by: str = Field(max_length=ACTOR_LENGTH)
 
 
 BLOCK_REASON_LENGTH = 200  # characters of a blocked sender's reason
@@ -141,7 +146,7 @@ class BlockedSender(SQLModel, table=True):
 
     number: str = Field(primary_key=True, max_length=32)
     blocked_at: dt.datetime = _utc()
-    blocked_by: str = Field(max_length=64)
+    blocked_by: str = Field(max_length=ACTOR_LENGTH)
     reason: str | None = Field(default=None, max_length=BLOCK_REASON_LENGTH)
 
 

@@ -425,3 +425,28 @@ def test_dev_set_none_messages_are_not_forwarded(engine: classifier.Classifier) 
     )
     leaked.pop(None, None)
     assert sum(leaked.values()) <= DEV_NONE_LEAK_CEILING
+
+
+def test_lexicon_errors_name_the_key_of_the_unit_file() -> None:
+    """Each problem names the dotted key it was found at, for the config error."""
+    with pytest.raises(classifier.LexiconError) as caught:
+        classifier.Classifier.from_config({"units": {}, "scoring": {"saturation": 0}})
+    assert (caught.value.key, caught.value.problem) == (
+        "scoring.saturation",
+        "must be above 0, got 0",
+    )
+    with pytest.raises(classifier.LexiconError) as caught:
+        classifier.Classifier({"PUPR": {"weak": ["jalan", "!!"]}})
+    assert caught.value.key == "units.PUPR.weak"
+    with pytest.raises(classifier.LexiconError) as caught:
+        classifier.Classifier.from_config({"units": {}, "scoring": 3})
+    assert (caught.value.key, caught.value.problem) == ("scoring", "must be a table")
+
+
+def test_one_parsed_unit_file_is_compiled_once() -> None:
+    """Asked again for the same parsed file (config check, then worker): no rebuild."""
+    data = {"units": {"PUPR": ["jalan"]}}
+    first = classifier.Classifier.from_config(data)
+    assert classifier.Classifier.from_config(data) is first
+    again = {"units": {"PUPR": ["jalan"]}}
+    assert classifier.Classifier.from_config(again) is not first

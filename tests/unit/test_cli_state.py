@@ -37,3 +37,21 @@ def test_control_characters_are_shown_as_escapes(text: str, shown: str) -> None:
 def test_ordinary_text_is_shown_as_it_is(text: str) -> None:
     """Letters, emoji sequences and typed backslashes are left alone."""
     assert cli_state.printable(text) == text
+
+
+@pytest.mark.parametrize(
+    ("sudo_user", "recorded"),
+    [
+        ("u" * 300, "u" * 63 + "…"),
+        ("evil\nname\x1b[2J", r"evil\nname\x1b[2J"),
+        ("caf\udce9", r"caf\xe9"),  # bytes that were not UTF-8
+        ("budi", "budi"),
+    ],
+)
+def test_actor_fits_the_records_and_is_shown_inert(
+    monkeypatch: pytest.MonkeyPatch, sudo_user: str, recorded: str
+) -> None:
+    """SUDO_USER is recorded cut to its columns' 64 characters, escaped."""
+    monkeypatch.setenv("SUDO_USER", sudo_user)
+    assert cli_state.actor() == recorded
+    assert len(cli_state.actor()) <= 64

@@ -214,3 +214,70 @@ def test_a_device_given_as_config_file_is_refused_not_read() -> None:
     with pytest.raises(ConfigError) as caught:
         config.load([Path("/dev/zero")])
     assert str(caught.value) == "/dev/zero: not a regular file"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "problem"),
+    [
+        ("strong = 3.0", 'strong = "x"', "scoring.strong", "must be a number, got 'x'"),
+        ("strong = 3.0", "strong = 3.0\nbogus = 1", "scoring.bogus", "unknown key"),
+        ("saturation = 2.5", "saturation = 0", "scoring.saturation", "above 0, got 0"),
+        ("saturation = 2.5", "saturation = -1", "scoring.saturation", "above 0"),
+        ("\nweak = 0.5", "\nweak = -0.5", "scoring.weak", "0 or more, got -0.5"),
+        ("topic_floor = 2.0", "topic_floor = nan", "scoring.topic_floor", "finite"),
+        ("strong = [\n", 'strong = ["+", ', "units.PUPR.strong", "empty word in '+'"),
+        ("strong = [\n", 'strong = ["a b + c", ', "units.PUPR.strong", "each side"),
+        ("keep = [\n", "keep = [3, ", "language.keep", "list of strings"),
+    ],
+)
+def test_bad_vocabulary_in_the_unit_file_names_file_key_and_problem(
+    shipped: Path, old: str, new: str, key: str, problem: str
+) -> None:
+    """What the classifier cannot compile stops loading, not every worker later."""
+    units = shipped.parent / "units-kediri.toml"
+    text = units.read_text(encoding="utf-8")
+    assert old in text
+    units.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped])
+    assert (caught.value.path, caught.value.key) == (str(units), key)
+    assert problem in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("table", "entry", "key"),
+    [
+        ("language.synonyms", "zzq = 3", "language.synonyms.zzq"),
+        ("gazetteer.aliases", "zzq = 3", "gazetteer.aliases.zzq"),
+    ],
+)
+def test_word_tables_of_the_unit_file_hold_strings(
+    shipped: Path, table: str, entry: str, key: str
+) -> None:
+    """A synonym or alias that is not text is refused by name, not a crash later."""
+    units = shipped.parent / "units-kediri.toml"
+    text = units.read_text(encoding="utf-8")
+    assert f"\n[{table}]\n" in text
+    units.write_text(text.replace(f"\n[{table}]\n", f"\n[{table}]\n{entry}\n"), "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config.load([shipped])
+    assert (caught.value.path, caught.value.key) == (str(units), key)
+    assert caught.value.problem == "must be a string"
+
+
+def test_a_byte_order_mark_is_read_past(shipped: Path, tmp_path: Path) -> None:
+    """A file an editor saved with a UTF-8 byte-order mark reads as without one."""
+    site = tmp_path / "local.toml"
+    site.write_bytes(b"\xef\xbb\xbf[service]\nworkers = 4\n")
+    assert config.load([shipped, site]).workers == 4
+
+
+def test_no_config_file_named_is_said_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty --config or a SURGAD_CONFIG of separators names no file: said so."""
+    with pytest.raises(ConfigError, match="^--config: the path is empty$"):
+        config.given_paths(["a.toml", ""])
+    monkeypatch.setenv(config.ENV_VAR, ":")
+    with pytest.raises(ConfigError, match="^SURGAD_CONFIG: no config file was given"):
+        config.default_paths()
+    with pytest.raises(ConfigError, match="^--config: no config file was given$"):
+        config.load([])
