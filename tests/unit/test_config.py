@@ -198,15 +198,21 @@ def test_typos_in_the_unit_file_are_refused(
     shipped: Path, old: str, new: str, key: str
 ) -> None:
     """A misspelt table or key in the unit file stops loading, naming it."""
+    refused = unit_file_error(shipped, old, new)
+    assert refused.key == key
+    assert "unknown key" in refused.problem
+    assert refused.path == str(shipped.parent / "units-kediri.toml")
+
+
+def unit_file_error(shipped: Path, old: str, new: str) -> ConfigError:
+    """Return the error of loading the config with ``old`` in its unit file made ``new``."""
     units = shipped.parent / "units-kediri.toml"
     text = units.read_text(encoding="utf-8")
     assert old in text
     units.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         config.load([shipped])
-    assert caught.value.key == key
-    assert "unknown key" in caught.value.problem
-    assert caught.value.path == str(units)
+    return caught.value
 
 
 def test_a_device_given_as_config_file_is_refused_not_read() -> None:
@@ -234,14 +240,9 @@ def test_bad_vocabulary_in_the_unit_file_names_file_key_and_problem(
     shipped: Path, old: str, new: str, key: str, problem: str
 ) -> None:
     """What the classifier cannot compile stops loading, not every worker later."""
-    units = shipped.parent / "units-kediri.toml"
-    text = units.read_text(encoding="utf-8")
-    assert old in text
-    units.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(ConfigError) as caught:
-        config.load([shipped])
-    assert (caught.value.path, caught.value.key) == (str(units), key)
-    assert problem in caught.value.problem
+    refused = unit_file_error(shipped, old, new)
+    assert (refused.path, refused.key) == (str(shipped.parent / "units-kediri.toml"), key)
+    assert problem in refused.problem
 
 
 @pytest.mark.parametrize(
@@ -255,14 +256,9 @@ def test_word_tables_of_the_unit_file_hold_strings(
     shipped: Path, table: str, entry: str, key: str
 ) -> None:
     """A synonym or alias that is not text is refused by name, not a crash later."""
-    units = shipped.parent / "units-kediri.toml"
-    text = units.read_text(encoding="utf-8")
-    assert f"\n[{table}]\n" in text
-    units.write_text(text.replace(f"\n[{table}]\n", f"\n[{table}]\n{entry}\n"), "utf-8")
-    with pytest.raises(ConfigError) as caught:
-        config.load([shipped])
-    assert (caught.value.path, caught.value.key) == (str(units), key)
-    assert caught.value.problem == "must be a string"
+    refused = unit_file_error(shipped, f"\n[{table}]\n", f"\n[{table}]\n{entry}\n")
+    assert (refused.path, refused.key) == (str(shipped.parent / "units-kediri.toml"), key)
+    assert refused.problem == "must be a string"
 
 
 def test_a_byte_order_mark_is_read_past(shipped: Path, tmp_path: Path) -> None:
