@@ -91,11 +91,12 @@ def db() -> None:
 def db_init(state: cli_state.State) -> None:
     """Create gammu's schema (v17) if absent and migrate surgad's tables."""
     engine = state.engine(check_schema=False)
-    done = schema.init(engine)
     heads = {code: unit.heads for code, unit in state.settings.units.items()}
-    with db_engine.writing(engine) as conn:
-        if seeded := db_directory.seed_heads(conn, heads, clock.utc_now()):
-            done.append(f"registered {seeded} unit head numbers from the unit file")
+    with schema.one_at_a_time(engine):
+        done = schema.init(engine)
+        with db_engine.writing(engine) as conn:
+            if seeded := db_directory.seed_heads(conn, heads, clock.utc_now()):
+                done.append(f"registered {seeded} unit head numbers from the unit file")
     click.echo("\n".join(done) if done else "database is up to date")
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib.resources
+import os
+import time
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from alembic import command
@@ -22,6 +27,93 @@ def alembic_config(conn: sa.Connection) -> Config:
     config.set_main_option("script_location", str(location))
     config.attributes["connection"] = conn
     return config
+
+
+INIT_LOCK_TIMEOUT = 300.0  # seconds one db init waits for another to finish
+INIT_LOCK_POLL = 0.2
+_PG_INIT_LOCK = 0x73757267  # "surg": the advisory lock key of db init
+_MY_INIT_LOCK = "surgad_db_init"
+
+
+@contextlib.contextmanager
+def one_at_a_time(engine: sa.Engine) -> Iterator[None]:
+    """Let one ``surgad db init`` at a time create and migrate the schema.
+
+    Two runs at once (two hosts set up together, or an init in each host's
+    start-up) would both find a table missing, both create it, and all but
+    one would fail half-way. The lock is the server's own, so it holds across
+    hosts: an advisory lock on PostgreSQL, a named lock on MariaDB. A SQLite
+    file has one host; there the lock is on the file's directory.
+    """
+    if engine.dialect.name == "sqlite":
+        with _directory_lock(engine.url.database or ""):
+            yield
+        return
+    with engine.connect() as conn:
+        _wait_for_server_lock(conn)
+        try:
+            yield
+        finally:
+            # Ending the session releases the lock, whatever state it is in.
+            conn.invalidate()
+
+
+def _wait_for_server_lock(conn: sa.Connection) -> None:
+    if conn.dialect.name == "mysql":
+        got = conn.execute(
+            sa.text("SELECT GET_LOCK(:name, :seconds)"),
+            {"name": _MY_INIT_LOCK, "seconds": int(INIT_LOCK_TIMEOUT)},
+        ).scalar()
+        conn.commit()
+        if got == 1:
+            return
+    else:
+        deadline = time.monotonic() + INIT_LOCK_TIMEOUT
+        while True:
+            got = conn.execute(
+                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": _PG_INIT_LOCK}
+            ).scalar()
+            conn.commit()
+            if got:
+                return
+            if time.monotonic() > deadline:
+                break
+            time.sleep(INIT_LOCK_POLL)
+    raise _held_too_long()
+
+
+def _held_too_long() -> DatabaseError:
+    return DatabaseError(
+        f"another 'surgad db init' has been running for {INIT_LOCK_TIMEOUT:.0f} s; "
+        "try again when it has finished"
+    )
+
+
+@contextlib.contextmanager
+def _directory_lock(database: str) -> Iterator[None]:
+    """Hold an exclusive lock on the directory of a SQLite file.
+
+    Not on the file itself: SQLite's own locks on it are dropped when any
+    descriptor of the file closes in this process.
+    """
+    directory = os.path.dirname(database) or "."
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise DatabaseError(f"cannot open the database directory: {exc.strerror}") from exc
+    try:
+        deadline = time.monotonic() + INIT_LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise _held_too_long() from None
+                time.sleep(INIT_LOCK_POLL)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def init(engine: sa.Engine) -> list[str]:

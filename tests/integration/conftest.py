@@ -102,7 +102,7 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=_env(),
+        env=cli_env(),
     )
     if check and result.returncode != 0:
         pytest.fail(f"surgad {' '.join(args)} failed: {result.stderr}")
@@ -125,7 +125,7 @@ def run_cli_at_terminal(
             stderr=follower,
             text=True,
             timeout=timeout,
-            env=_env(),
+            env=cli_env(),
         )
     finally:
         os.close(follower)
@@ -179,7 +179,7 @@ class Line:
             ],
             stdout=self.daemon_log,
             stderr=subprocess.STDOUT,
-            env=_env(),
+            env=cli_env(),
         )
         return self.daemon
 
@@ -317,7 +317,8 @@ def _portable(sql: str, dialect: str) -> str:
     )
 
 
-def _env() -> dict[str, str]:
+def cli_env() -> dict[str, str]:
+    """Return the environment a surgad CLI process of the tests runs in."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     return env

@@ -24,7 +24,7 @@ from tests.integration.conftest import (
     MAYOR,
     TZ,
     Line,
-    _env,
+    cli_env,
     run_cli,
     run_cli_at_terminal,
     write_config,
@@ -508,7 +508,7 @@ def test_heads_add_forwards_what_went_to_the_mayor_for_want_of_heads_once(
     adding = [
         subprocess.Popen([sys.executable, "-m", "surgad", "--config", str(line.config),
                           "heads", "add", "PUPR", head], stdout=subprocess.PIPE, text=True,
-                         env=_env())
+                         env=cli_env())
         for head in heads
     ]
     said = [process.communicate(timeout=120)[0] for process in adding]

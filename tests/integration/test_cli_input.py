@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO, Line, _env, run_cli, write_config
+from tests.integration.conftest import REPO, Line, cli_env, run_cli, write_config
 from tests.integration.test_cli import _one_complaint
 
 # Bytes that are not UTF-8 reach Python's argv as lone surrogates (PEP 383);
@@ -33,7 +33,7 @@ def _surgad(
         capture_output=True,
         text=True,
         timeout=120,
-        env=_env() | (env or {}),
+        env=cli_env() | (env or {}),
     )
 
 
@@ -121,7 +121,7 @@ def test_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
             timeout=120,
-            env=_env(),
+            env=cli_env(),
         )
     assert result.returncode == 1, result.stderr
     full_disk = "cannot write the output: No space left on device"
@@ -136,7 +136,7 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path: Path) -> 
          "classify", "--csv", str(DEV_CSV)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_env(),
+        env=cli_env(),
     ) as process:
         assert process.stdout is not None and process.stderr is not None
         process.stdout.close()  # gone before the first line: each write breaks the pipe

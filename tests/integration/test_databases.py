@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +20,7 @@ from surgad.db import bulk, complaints, gammu, inbox, notify, outbox, schema
 from surgad.db import engine as db_engine
 from surgad.errors import DatabaseError
 from tests.integration import databases
-from tests.integration.conftest import Line, wait_for
+from tests.integration.conftest import Line, cli_env, run_cli, wait_for, write_config
 from tests.integration.test_crash import TEXTS, insert_like_gammu
 
 GAMMU_EXAMPLES = Path("/usr/share/doc/gammu-smsd/examples")
@@ -141,6 +143,50 @@ def test_db_init_refuses_gammus_myisam_tables(database: databases.Database) -> N
                 conn.exec_driver_sql(statement)
         with pytest.raises(DatabaseError, match="ALTER TABLE inbox ENGINE=InnoDB"):
             schema.init(engine)
+    finally:
+        engine.dispose()
+
+
+def test_db_init_run_three_times_at_once_succeeds_each_time(
+    tmp_path: Path, database: databases.Database
+) -> None:
+    """Several hosts may set the database up at once: one creates, the others find it done."""
+    config = write_config(tmp_path, database.url_text)
+    argv = [sys.executable, "-m", "surgad", "--config", str(config), "db", "init"]
+    runs = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=cli_env())
+        for _ in range(3)
+    ]
+    results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+    assert [code for code, _out, _err in results] == [0, 0, 0], results
+    outputs = [out.strip() for _code, out, _err in results]
+    assert sum("created gammu schema" in out for out in outputs) == 1, outputs
+    assert outputs.count("database is up to date") == 2, outputs
+    assert run_cli(config, "db", "check").stdout.strip() == "database ok"
+
+
+def test_db_init_waits_while_another_holds_the_lock(
+    tmp_path: Path, database: databases.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An init waits for the one running; one that waits too long says so."""
+    config = write_config(tmp_path, database.url_text)
+    engine = db_engine.create(database.url_text)
+    try:
+        with schema.one_at_a_time(engine):
+            waiting = subprocess.Popen(
+                [sys.executable, "-m", "surgad", "--config", str(config), "db", "init"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+            )
+            time.sleep(2)
+            assert waiting.poll() is None, waiting.communicate()
+            monkeypatch.setattr(schema, "INIT_LOCK_TIMEOUT", 0.3)
+            with pytest.raises(DatabaseError, match="another 'surgad db init' has been"):
+                with schema.one_at_a_time(engine):
+                    pass
+        out, err = waiting.communicate(timeout=120)
+        assert waiting.returncode == 0, err
+        assert "created gammu schema" in out
     finally:
         engine.dispose()
 
