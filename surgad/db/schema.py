@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 
 from surgad.db import engine as db_engine
 from surgad.db import gammu
-from surgad.errors import DatabaseError
+from surgad.errors import DatabaseError, shown
 
 
 def alembic_config(conn: sa.Connection) -> Config:
@@ -186,9 +186,15 @@ def _current(conn: sa.Connection) -> str | None:
 
 def check(engine: sa.Engine) -> None:
     """Raise DatabaseError unless both schemas are present and current."""
+    database = engine.url.database or ""
+    if engine.dialect.name == "sqlite" and not os.path.exists(database):
+        # Opening it would leave an empty file behind, for gammu-smsd to trip on.
+        raise DatabaseError(f"no database file {shown(database)}: run 'surgad db init'")
     db_engine.ping(engine)
     with engine.connect() as conn:
         version = gammu.installed_version(conn)
+        if version is None:
+            raise DatabaseError("the database holds no gammu schema: run 'surgad db init'")
         if version != gammu.SCHEMA_VERSION:
             raise DatabaseError(
                 f"gammu schema version is {version}, expected "
