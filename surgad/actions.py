@@ -319,7 +319,8 @@ def add_head(
     unit, and how many complaints were forwarded.
 
     Raises:
-        StateError: the number is the mayor's and ``force`` is not set.
+        StateError: the number is the mayor's or a blocked one, and ``force``
+            is not set.
     """
     if number in settings.mayor_numbers and not force:
         raise StateError(
@@ -329,6 +330,11 @@ def add_head(
     tables = gammu.tables(engine.dialect.name)
     now = clock.utc_now()
     with db_engine.writing(engine) as conn:
+        if number in directory.load(conn, settings).blocked and not force:
+            raise StateError(
+                f"{number} is blocked: as a head of {unit} its SMS commands would be "
+                "ignored (senders unblock it first, or add it with --force)"
+            )
         added = db_directory.add_head(conn, unit, number, actor, now)
         act = Act(conn, settings, directory.load(conn, settings), actor, now)
         outbox.queue(conn, tables, forward_to_new_heads(act, unit))

@@ -107,13 +107,14 @@ def heads_list(state: State, as_json: bool) -> None:
 @heads.command("add")
 @click.argument("unit")
 @click.argument("number")
-@click.option("--force", is_flag=True, help="Add the mayor's number too.")
+@click.option("--force", is_flag=True, help="Add the mayor's or a blocked number too.")
 @pass_state
 def heads_add(state: State, unit: str, number: str, force: bool) -> None:
     """Let a number act for a unit by SMS and receive its complaints.
 
     Open complaints that went to the mayor while the unit had no heads are
-    forwarded to its heads now, once. The mayor's number only with --force.
+    forwarded to its heads now, once. The mayor's number, or a blocked one,
+    only with --force.
     """
     code, e164 = _code(unit, state), _number(number, state)
     added, forwarded = actions.add_head(

@@ -581,7 +581,8 @@ def test_removing_the_last_head_sends_open_complaints_to_the_mayor_once(
 def test_staff_numbers_are_made_heads_or_blocked_only_with_force(
     make_line: Callable[..., Line],
 ) -> None:
-    """The mayor as a head, a head or the mayor blocked: refused (exit 6) unless --force."""
+    """Refused (exit 6) unless --force: the mayor or a blocked number as a head,
+    a head or the mayor blocked."""
     line = make_line(with_gammu=False)
     (head,) = [row[0] for row in line.query(
         "SELECT number FROM surgad_head WHERE unit_code = 'PUPR'")]
@@ -604,3 +605,10 @@ def test_staff_numbers_are_made_heads_or_blocked_only_with_force(
     line.cli("senders", "block", head, "--force")
     assert line.scalar(heads, number=MAYOR) == 1 and line.scalar(blocked) == 1
     assert line.cli("senders", "block", "+6281234567009").returncode == 0
+
+    refused = line.cli("heads", "add", "PUPR", "+6281234567009", check=False)
+    assert refused.returncode == 6 and refused.stderr.count("\n") == 1
+    assert "is blocked" in refused.stderr and "--force" in refused.stderr
+    assert line.scalar(heads, number="+6281234567009") == 0
+    line.cli("heads", "add", "PUPR", "+6281234567009", "--force")
+    assert line.scalar(heads, number="+6281234567009") == 1
