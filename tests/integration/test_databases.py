@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from surgad import clock, codec, dummyphone, worker
+from surgad import clock, codec, dummyphone, retry, worker
 from surgad.db import bulk, complaints, gammu, inbox, notify, outbox, schema
 from surgad.db import engine as db_engine
 from surgad.errors import DatabaseError
@@ -189,6 +189,24 @@ def test_db_init_waits_while_another_holds_the_lock(
         assert "created gammu schema" in out
     finally:
         engine.dispose()
+
+
+@SERVERS
+def test_a_server_lost_under_a_bulk_write_reads_as_a_lost_server(
+    backend: str, database: databases.Database, engine: sa.Engine
+) -> None:
+    """Writes that go straight to the driver fail as SQLAlchemy's statements do,
+    so the worker retries them instead of taking the batch for bad data."""
+    tables = gammu.tables(backend)
+    with pytest.raises(sa.exc.SQLAlchemyError):  # the transaction went with its session
+        with db_engine.writing(engine) as conn:
+            conn.exec_driver_sql("SELECT 1")
+            assert database.end_other_sessions() >= 1
+            with pytest.raises(sa.exc.DBAPIError) as raised:
+                outbox.queue(conn, tables, [outbox.Sms("+6281234567001", "tes", "t")])
+    assert retry.is_transient(raised.value), raised.value
+    with engine.connect() as conn:  # and the pool hands out a live connection
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
 
 
 @SERVERS
