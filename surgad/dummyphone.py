@@ -92,7 +92,7 @@ class DbTarget:
         """Return the SQLAlchemy URL of the same database."""
         if self.kind == "sqlite":
             return sqlalchemy.URL.create("sqlite", database=str(self.path))
-        driver = {"pgsql": "postgresql+psycopg2", "mysql": "mysql+pymysql"}[self.kind]
+        driver = {"pgsql": "postgresql+psycopg2", "mysql": "mysql+mysqldb"}[self.kind]
         return sqlalchemy.URL.create(
             driver,
             username=self.user or None,

@@ -2,9 +2,11 @@
 
 The programs beside this file stand for what deployments write without surgad,
 so they use the database drivers directly: ``sqlite3``, ``psycopg2`` or
-``PyMySQL``. One SQL text serves all three: identifiers are double-quoted
-(gammu's PostgreSQL columns are mixed-case; MariaDB gets ``ANSI_QUOTES``) and
-parameters are written ``%s`` and turned into ``?`` for SQLite.
+``MySQLdb`` (mysqlclient), the drivers surgad uses, so that a comparison measures
+the programs and not their drivers. One SQL text serves all three: identifiers
+are double-quoted (gammu's PostgreSQL columns are mixed-case; MariaDB gets
+``ANSI_QUOTES``) and parameters are written ``%s`` and turned into ``?`` for
+SQLite.
 
 The database is named by a URL in ``BENCH_DB``: ``sqlite:///path/to/smsd.db``,
 ``postgresql://user@host:port/db`` or ``mysql://user@host:port/db``.
@@ -114,9 +116,9 @@ def _postgresql(parts: urllib.parse.SplitResult, autocommit: bool) -> Db:
 
 
 def _mysql(parts: urllib.parse.SplitResult, autocommit: bool) -> Db:
-    import pymysql  # type: ignore[import-untyped]
+    import MySQLdb  # type: ignore[import-untyped]
 
-    conn = pymysql.connect(
+    conn = MySQLdb.connect(
         host=parts.hostname,
         port=parts.port or 3306,
         user=parts.username or "root",

@@ -68,7 +68,7 @@ def make(kind: str, workdir: Path, server_urls: dict[str, str]) -> Target:
         path = workdir / "smsd.db"
         return Target(kind, f"sqlite:///{path}", f"sqlite:///{path}", workdir)
     base = server_urls[kind].rstrip("/")
-    driver = {"postgresql": "postgresql+psycopg2", "mysql": "mysql+pymysql"}[kind]
+    driver = {"postgresql": "postgresql+psycopg2", "mysql": "mysql+mysqldb"}[kind]
     surgad = base.replace(f"{kind}://", f"{driver}://", 1) + f"/{BENCH_DATABASE}"
     if kind == "mysql":
         surgad += "?charset=utf8mb4"

@@ -43,7 +43,7 @@ BACKENDS = ("sqlite", "postgresql", "mysql")
 SERVER_BACKENDS = ("postgresql", "mysql")
 DEFAULT_ADMIN_URLS = {
     "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
-    "mysql": "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4",
+    "mysql": "mysql+mysqldb://root@127.0.0.1:3306/test?charset=utf8mb4",
 }
 SERVER_START_TIMEOUT = 60.0
 _GAMMU_DRIVER: dict[str, dummyphone.DbKind] = {"postgresql": "pgsql", "mysql": "mysql"}
@@ -244,7 +244,7 @@ def _start_mariadb(
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = sa.URL.create(
-        "mysql+pymysql",
+        "mysql+mysqldb",
         "root",
         None,
         "127.0.0.1",

@@ -668,9 +668,37 @@ def test_peek_sees_the_unprocessed_rows_of_its_own_share(engine: sa.Engine) -> N
     assert not owner.any_waiting()
     owner.close()
     other.close()
-    unreachable = db_engine.create("mysql+pymysql://root@127.0.0.1:1/test")
+    unreachable = db_engine.create("mysql+mysqldb://root@127.0.0.1:1/test")
     assert notify.Peek(unreachable, inbox.waiting(tables, (0, 1), "mysql")).any_waiting()
     unreachable.dispose()
+
+
+@MYSQL
+def test_pymysql_url_of_an_older_config_still_works(
+    database: databases.Database,
+) -> None:
+    """A mysql+pymysql:// URL, written before mysqlclient, sets up and queues a
+    long emoji SMS through PyMySQL."""
+    older = database.url.set(drivername="mysql+pymysql")
+    url = older.render_as_string(hide_password=False)
+    assert db_engine.url_problem(url) is None
+    engine = db_engine.create(url)
+    tables = gammu.tables("mysql")
+    text = "Lampu mati 😡 sejak kemarin, mohon dicek 🙏 " * 4
+    try:
+        schema.init(engine)
+        with db_engine.writing(engine) as conn:
+            outbox.queue(conn, tables, [outbox.Sms("+6281", text, "t")])
+        with engine.connect() as conn:
+            first = conn.execute(sa.select(tables.outbox.c.TextDecoded)).scalar_one()
+            rest = conn.execute(
+                sa.select(tables.outbox_multipart.c.TextDecoded)
+                .order_by(tables.outbox_multipart.c.SequencePosition)
+            ).scalars().all()
+    finally:
+        engine.dispose()
+    assert engine.dialect.driver == "pymysql"
+    assert len(rest) >= 1 and first + "".join(rest) == text
 
 
 @POSTGRESQL

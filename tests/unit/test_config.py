@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,10 +108,14 @@ def test_missing_unit_file_names_the_config_file_that_points_to_it(
     [
         ("no url at all", "not a database URL"),
         ("oracle://surgad:secret@db1/smsd", "unknown database 'oracle'"),
-        ("mysql://surgad:secret@db1/smsd", "write mysql+pymysql://"),
+        (
+            "mysql+mysqlconnector://surgad:secret@db1/smsd",
+            "write mysql+mysqldb://… or mysql+pymysql://…",
+        ),
+        ("mariadb+mariadbconnector://surgad:secret@db1/smsd", "write mysql+mysqldb://"),
         ("postgresql+asyncpg://surgad:secret@db1/smsd", "write postgresql+psycopg2://"),
-        ("mysql+pymysql://surgad:secret@db1:abc/smsd", "not a database URL"),
-        ("mysql+pymysql://surgad:secret@db1/smsd?charset=latin1", "charset must be utf8mb4"),
+        ("mysql+mysqldb://surgad:secret@db1:abc/smsd", "not a database URL"),
+        ("mysql+mysqldb://surgad:secret@db1/smsd?charset=latin1", "charset must be utf8mb4"),
         # gammu-smsd and surgad share one SQLite file: a URL must name it.
         ("sqlite://", "names no database file; gammu-smsd and surgad must share one"),
         ("sqlite:///", "names no database file"),
@@ -126,6 +131,37 @@ def test_unusable_database_url_names_database_url(
     assert (error.path, error.key) == (str(site), "database.url")
     assert problem in error.problem
     assert "secret" not in str(error)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql+mysqldb://surgad:secret@db1/smsd?charset=utf8mb4",
+        "mysql://surgad:secret@db1/smsd",  # SQLAlchemy's default driver: mysqldb
+        "mariadb://surgad:secret@db1/smsd",
+        "mariadb+mysqldb://surgad:secret@db1/smsd",
+        "mysql+pymysql://surgad:secret@db1/smsd?charset=utf8mb4",  # older configs
+    ],
+)
+def test_mariadb_urls_surgad_takes_load(
+    shipped: Path, tmp_path: Path, url: str
+) -> None:
+    """mysqlclient's URL forms and PyMySQL's older one are all accepted."""
+    site = local(tmp_path, f'[database]\nurl = "{url}"\n')
+    assert config.load([shipped, site]).database_url == url
+
+
+def test_pymysql_url_without_pymysql_says_what_to_install(
+    shipped: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older mysql+pymysql:// config on a host without PyMySQL names its extra."""
+    monkeypatch.setitem(sys.modules, "pymysql", None)  # import pymysql now fails
+    site = local(tmp_path, '[database]\nurl = "mysql+pymysql://surgad@db1/smsd"\n')
+    error = load_error(shipped, site)
+    assert (error.path, error.key) == (str(site), "database.url")
+    assert error.problem == (
+        "the pymysql driver is not installed: pip install 'surgad[pymysql]'"
+    )
 
 
 @pytest.mark.parametrize("path", ["smsd.db", "var/smsd.db", "~/smsd.db"])
