@@ -120,8 +120,16 @@ def sort_rows(
             sorting.messages.append(kept)
         else:
             parts.append((row, kept[0], kept[1]))
-    _assemble(parts, now, hold_window, sorting)
+    if parts:
+        _assemble(parts, now, hold_window, sorting)
+        # One sender's messages are decided in the order they were stored: a
+        # long SMS goes before a "CEK" stored after its first part.
+        sorting.messages.sort(key=_first_stored)
     return sorting
+
+
+def _first_stored(message: Message) -> int:
+    return min(row.id for row in message.rows)
 
 
 def _unique(rows: Iterable[InboxRow]) -> list[InboxRow]:

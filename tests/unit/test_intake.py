@@ -74,6 +74,12 @@ def test_parts_in_any_order_make_one_exact_message() -> None:
     assert not sorting.messages[0].incomplete
 
 
+def test_messages_come_in_the_order_their_first_rows_were_stored() -> None:
+    """A long SMS is decided before a single SMS stored after its parts."""
+    sorting = sort([row(5, "tolong"), *parts_of(LONG, 77, 10), row(20, "CEK")])
+    assert [m.text for m in sorting.messages] == ["tolong", LONG, "CEK"]
+
+
 def test_emoji_split_across_parts_survives() -> None:
     """A surrogate pair cut between two parts' Text hex is restored."""
     text = "🙏" * 40  # 80 UTF-16 units: two UCS-2 parts
