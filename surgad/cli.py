@@ -91,6 +91,7 @@ def db() -> None:
 def db_init(state: cli_state.State) -> None:
     """Create gammu's schema (v17) if absent and migrate surgad's tables."""
     engine = state.engine(check_schema=False)
+    db_engine.ping(engine)  # a file that is no database, a server that is away
     heads = {code: unit.heads for code, unit in state.settings.units.items()}
     with schema.one_at_a_time(engine):
         done = schema.init(engine)

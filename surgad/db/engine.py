@@ -53,13 +53,33 @@ def create(url: str, **kwargs: Any) -> sa.Engine:
     try:
         parsed = _normalized(sa.make_url(url))
         engine = sa.create_engine(parsed, **(_options(parsed) | kwargs))
-    except (sa.exc.ArgumentError, ImportError) as exc:
+    except (sa.exc.ArgumentError, ImportError, TypeError, ValueError) as exc:
+        # TypeError, ValueError: an option of the URL's query the driver refuses.
         raise DatabaseError(f"cannot use database URL: {exc}") from exc
     if engine.dialect.name == "sqlite":
         _prepare_sqlite(engine)
     else:
         _ping_when_idle(engine)
+        _refuse_unknown_options(engine)
     return engine
+
+
+def _refuse_unknown_options(engine: sa.Engine) -> None:
+    """Turn a driver's refusal of the URL's options into one clear error.
+
+    The drivers take a URL's query options as keyword arguments: an unknown
+    one (``?foo=bar``) or a bad value (``?connect_timeout=abc``) is a Python
+    TypeError or ValueError from deep inside the pool, not a database error.
+    """
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except (TypeError, ValueError) as exc:
+            raise DatabaseError(
+                f"the {dialect.driver} driver refuses the URL's options: {exc}"
+            ) from exc
 
 
 # The drivers surgad is built and tested with, the one README recommends first.
@@ -88,11 +108,16 @@ def url_problem(url: str) -> str | None:
     if backend not in _DRIVERS:
         return f"unknown database {backend!r} (use {_URL_FORMS})"
     charset = parsed.query.get("charset", "utf8mb4")
+    if backend == "mysql" and not isinstance(charset, str):
+        return "charset is given more than once"
     if backend == "mysql" and charset != "utf8mb4":
         # Any other connection charset cannot carry emoji: such an SMS would fail.
         return f"charset must be utf8mb4, not {shown(charset)}"
     if backend == "sqlite" and (problem := _sqlite_file_problem(parsed.database)):
         return problem
+    if backend != "sqlite" and not parsed.database:
+        # The server would pick a default database, and db init fill it.
+        return f"names no database: end the URL with its name ({backend}+…/smsd)"
     return _driver_problem(parsed, backend)
 
 

@@ -100,7 +100,9 @@ def _directory_lock(database: str) -> Iterator[None]:
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
-        raise DatabaseError(f"cannot open the database directory: {exc.strerror}") from exc
+        raise DatabaseError(
+            f"cannot open the database directory {shown(directory)}: {exc.strerror}"
+        ) from exc
     try:
         deadline = time.monotonic() + INIT_LOCK_TIMEOUT
         while True:

@@ -180,6 +180,40 @@ def test_server_that_refuses_connections_is_one_line(
         assert said in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("mysql+mysqldb://root@127.0.0.1/smsd?charset=utf8mb4&foo=bar",
+         "the mysqldb driver refuses the URL's options: 'foo'"),
+        ("mysql+pymysql://root@127.0.0.1/smsd?foo=bar",
+         "the pymysql driver refuses the URL's options:"),
+        ("mysql+mysqldb://root@127.0.0.1/smsd?connect_timeout=abc",
+         "cannot use database URL: invalid literal for int()"),
+    ],
+)
+def test_url_options_the_driver_refuses_are_one_line(
+    tmp_path: Path, query: str, said: str
+) -> None:
+    """An option in the URL's query that the driver does not take: one line, exit 4."""
+    path = write_config(tmp_path, query)
+    for args in (["db", "init"], ["db", "check"]):
+        result = run_cli(path, *args, check=False)
+        assert result.returncode == 4, (args, result.stderr)
+        assert result.stderr.count("\n") == 1, (args, result.stderr)
+        assert said in result.stderr
+
+
+def test_db_init_on_a_file_that_is_no_database_is_one_line(tmp_path: Path) -> None:
+    """db init on a file that is not SQLite: one line, exit 4, the file untouched."""
+    other = tmp_path / "smsd.db"
+    other.write_text("not a database\n")
+    path = write_config(tmp_path, f"sqlite:///{other}")
+    result = run_cli(path, "db", "init", check=False)
+    assert result.returncode == 4 and result.stderr.count("\n") == 1, result.stderr
+    assert "file is not a database" in result.stderr
+    assert other.read_text() == "not a database\n"
+
+
 def test_database_never_initialised_is_one_line(
     tmp_path: Path, database: databases.Database
 ) -> None:

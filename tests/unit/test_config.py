@@ -116,6 +116,13 @@ def test_missing_unit_file_names_the_config_file_that_points_to_it(
         ("postgresql+asyncpg://surgad:secret@db1/smsd", "write postgresql+psycopg2://"),
         ("mysql+mysqldb://surgad:secret@db1:abc/smsd", "not a database URL"),
         ("mysql+mysqldb://surgad:secret@db1/smsd?charset=latin1", "charset must be utf8mb4"),
+        (
+            "mysql+mysqldb://surgad:secret@db1/smsd?charset=utf8mb4&charset=latin1",
+            "charset is given more than once",
+        ),
+        # The server would choose a database, and db init would fill it.
+        ("mysql+mysqldb://surgad:secret@db1/", "names no database"),
+        ("postgresql+psycopg2://surgad:secret@db1:5432", "names no database"),
         # gammu-smsd and surgad share one SQLite file: a URL must name it.
         ("sqlite://", "names no database file; gammu-smsd and surgad must share one"),
         ("sqlite:///", "names no database file"),
