@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.conftest import TZ, Line, _env, wait_for
+from tests.integration.conftest import TZ, Line, cli_env, wait_for
 
 TEXTS = [
     "jalan berlubang di jl semeru tolong diaspal",
@@ -50,7 +50,7 @@ def second_host(line: Line) -> subprocess.Popen[bytes]:
     with (line.directory / "host-b.log").open("wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "surgad", "--config", str(config), "run"],
-            stdout=log, stderr=subprocess.STDOUT, env=_env(),
+            stdout=log, stderr=subprocess.STDOUT, env=cli_env(),
         )
 
 
@@ -86,7 +86,7 @@ def test_two_watchdogs_escalate_once(make_line: Callable[..., Line]) -> None:
     time.sleep(1.5)
     racers = [
         subprocess.Popen([sys.executable, "-m", "surgad", "--config", str(line.config),
-                          "watchdog"], env=_env(), stdout=subprocess.DEVNULL)
+                          "watchdog"], env=cli_env(), stdout=subprocess.DEVNULL)
         for _ in range(3)
     ]
     assert all(racer.wait(timeout=120) == 0 for racer in racers)
