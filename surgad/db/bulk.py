@@ -6,8 +6,8 @@ things keep the hold short: ids are reserved up front, so a few statements
 write rows that refer to each other (an outbox row and its parts, a complaint
 and its SMS); and the statement is compiled once and fed plain tuples,
 skipping SQLAlchemy's per-row parameter handling, which costs more than the
-database's own insert. SQLite and MariaDB get multi-row INSERTs, PostgreSQL
-COPY; other drivers go through SQLAlchemy.
+database's own insert. SQLite and MariaDB (mysqlclient) get multi-row INSERTs,
+PostgreSQL COPY; other drivers go through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import itertools
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -28,7 +28,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 _Processor = Callable[[Any], Any] | None
-T = TypeVar("T")
 
 IN_LIST = 500  # values per IN (...) list
 
@@ -165,7 +164,7 @@ def insert_values(
     elif dialect.name == "postgresql":
         _copy_postgresql(conn, sql, values)
     else:
-        _insert_mysql(conn, sql, len(columns), values)
+        _insert_mysqldb(conn, sql, values)
 
 
 def inserted_ids(
@@ -184,12 +183,11 @@ def inserted_ids(
         return []
     key = _key_column(table)
     dialect = conn.dialect
-    direct = dialect.driver in _DRIVERS["mysql"]
-    if dialect.name == "mysql" and dialect.insert_returning and direct:
+    if dialect.driver == "mysqldb" and dialect.insert_returning:
         columns, plain = _as_values(rows)
         sql, processors = _compiled(dialect, table, columns)
         returning = f" RETURNING {dialect.identifier_preparer.quote(key.name)}"
-        return _insert_mysql(conn, sql, len(columns), _converted(plain, processors), returning)
+        return _insert_mysqldb(conn, sql, _converted(plain, processors), returning)
     if dialect.insert_returning:
         query = sa.insert(table).returning(key, sort_by_parameter_order=True)
         return [int(value) for value in conn.execute(query, list(rows)).scalars()]
@@ -261,7 +259,7 @@ def _copy_field(value: Any) -> str:
 _DRIVERS = {
     "sqlite": ("pysqlite",),
     "postgresql": ("psycopg2",),
-    "mysql": ("mysqldb", "pymysql"),
+    "mysql": ("mysqldb",),  # PyMySQL, kept for old configs, goes through SQLAlchemy
 }
 # The fewest "?" any SQLite build takes in one statement (newer ones take more).
 SQLITE_VARIABLES = 999
@@ -288,39 +286,17 @@ def _insert_sqlite(
 MYSQL_STATEMENT_BYTES = 1 << 20
 
 
-def _insert_mysql(
-    conn: sa.Connection,
-    sql: str,
-    width: int,
-    values: Sequence[Sequence[Any]],
-    returning: str = "",
+def _insert_mysqldb(
+    conn: sa.Connection, sql: str, values: Sequence[Sequence[Any]], returning: str = ""
 ) -> list[int]:
     """Insert rows many to a statement; with ``returning``, return the new ids.
 
-    A statement per few hundred rows saves SQLAlchemy's per-row handling and
-    a round trip per row. Ids come back in insertion order, ascending (the
-    auto-increment hands them out in row order within one statement).
-    """
-    if conn.dialect.driver == "mysqldb":
-        return _insert_mysqldb(conn, sql, values, returning)
-    ids: list[int] = []
-    for chunk in _chunks(values, _weight):
-        flat = tuple(itertools.chain.from_iterable(chunk))
-        result = conn.exec_driver_sql(_mysql_rows(sql, width, len(chunk)) + returning, flat)
-        if returning:
-            ids += sorted(int(value) for value in result.scalars())
-    return ids
-
-
-def _insert_mysqldb(
-    conn: sa.Connection, sql: str, values: Sequence[Sequence[Any]], returning: str
-) -> list[int]:
-    """Insert rows written out as SQL literals by the driver's own quoting.
-
+    The rows are written out as SQL literals by the driver's own quoting:
     mysqlclient quotes every parameter in Python, through a chain of type
     checks that cost more than the rest of the insert; here strings go
     straight to its C quoting, and the batch's few distinct time stamps are
-    quoted once.
+    quoted once. Ids come back in insertion order, ascending (the
+    auto-increment hands them out in row order within one statement).
     """
     dbapi_conn = conn.connection.dbapi_connection
     literal = _Literals(dbapi_conn)
@@ -328,7 +304,7 @@ def _insert_mysqldb(
     head, tail = sql.encode(), returning.encode()
     ids: list[int] = []
     with _cursor(conn, sql) as cursor:
-        for chunk in _chunks(rows, len):
+        for chunk in _chunks(rows):
             cursor.execute(head + b", ".join(chunk) + tail)  # no parameters: no % parsing
             if returning:
                 ids += sorted(int(value) for (value,) in cursor.fetchall())
@@ -361,28 +337,16 @@ class _Literals:
             return done
 
 
-def _chunks(items: Sequence[T], weigh: Callable[[T], int]) -> Iterator[Sequence[T]]:
-    """Cut items into runs of at most MYSQL_STATEMENT_BYTES (one item at least)."""
+def _chunks(rows: Sequence[bytes]) -> Iterator[Sequence[bytes]]:
+    """Cut rows into runs of at most MYSQL_STATEMENT_BYTES (one row at least)."""
     start = size = 0
-    for index, item in enumerate(items):
-        weight = weigh(item)
-        if size + weight > MYSQL_STATEMENT_BYTES and index > start:
-            yield items[start:index]
+    for index, row in enumerate(rows):
+        if size + len(row) > MYSQL_STATEMENT_BYTES and index > start:
+            yield rows[start:index]
             start, size = index, 0
-        size += weight
-    if start < len(items):
-        yield items[start:]
-
-
-def _weight(row: Sequence[Any]) -> int:
-    """Return a row's bytes in a statement, at most (four per character)."""
-    return sum(len(value) * 4 if isinstance(value, str) else 32 for value in row)
-
-
-@functools.lru_cache(maxsize=256)
-def _mysql_rows(sql: str, width: int, count: int) -> str:
-    row = "(" + ", ".join(["%s"] * width) + ")"
-    return sql + ", ".join([row] * count)
+        size += len(row)
+    if start < len(rows):
+        yield rows[start:]
 
 
 @functools.lru_cache(maxsize=256)
@@ -438,7 +402,7 @@ def _compiled(
 
     On SQLite a one-row INSERT with a "?" per column (``_sqlite_rows`` makes it
     take more rows); on PostgreSQL a COPY; on MariaDB an INSERT up to its
-    VALUES (``_mysql_rows`` adds the rows).
+    VALUES (``_insert_mysqldb`` adds the rows).
     """
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(name) for name in columns)
