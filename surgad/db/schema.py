@@ -7,7 +7,7 @@ import fcntl
 import importlib.resources
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 from alembic import command
@@ -65,21 +65,26 @@ def _wait_for_server_lock(conn: sa.Connection) -> None:
             {"name": _MY_INIT_LOCK, "seconds": int(INIT_LOCK_TIMEOUT)},
         ).scalar()
         conn.commit()
-        if got == 1:
-            return
-    else:
-        deadline = time.monotonic() + INIT_LOCK_TIMEOUT
-        while True:
-            got = conn.execute(
-                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": _PG_INIT_LOCK}
-            ).scalar()
-            conn.commit()
-            if got:
-                return
-            if time.monotonic() > deadline:
-                break
-            time.sleep(INIT_LOCK_POLL)
-    raise _held_too_long()
+        if got != 1:
+            raise _held_too_long()
+        return
+
+    def attempt() -> bool:
+        query = sa.text("SELECT pg_try_advisory_lock(:key)")
+        got = conn.execute(query, {"key": _PG_INIT_LOCK}).scalar()
+        conn.commit()
+        return bool(got)
+
+    _until_taken(attempt)
+
+
+def _until_taken(attempt: Callable[[], bool]) -> None:
+    """Try to take a lock every INIT_LOCK_POLL seconds, for INIT_LOCK_TIMEOUT."""
+    deadline = time.monotonic() + INIT_LOCK_TIMEOUT
+    while not attempt():
+        if time.monotonic() > deadline:
+            raise _held_too_long()
+        time.sleep(INIT_LOCK_POLL)
 
 
 def _held_too_long() -> DatabaseError:
@@ -103,16 +108,16 @@ def _directory_lock(database: str) -> Iterator[None]:
         raise DatabaseError(
             f"cannot open the database directory {shown(directory)}: {exc.strerror}"
         ) from exc
+
+    def attempt() -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + INIT_LOCK_TIMEOUT
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise _held_too_long() from None
-                time.sleep(INIT_LOCK_POLL)
+        _until_taken(attempt)
         yield
     finally:
         os.close(fd)  # and with it the lock
