@@ -15,6 +15,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import time
 import zlib
 from collections.abc import Iterator
@@ -106,7 +107,7 @@ def url_problem(url: str) -> str | None:
         return f"not a database URL (use {_URL_FORMS})"
     backend = parsed.get_backend_name()
     if backend not in _DRIVERS:
-        return f"unknown database {backend!r} (use {_URL_FORMS})"
+        return _unknown_backend_problem(parsed)
     charset = parsed.query.get("charset", "utf8mb4")
     if backend == "mysql" and not isinstance(charset, str):
         return "charset is given more than once"
@@ -119,6 +120,45 @@ def url_problem(url: str) -> str | None:
         # The server would pick a default database, and db init fill it.
         return f"names no database: end the URL with its name ({backend}+…/smsd)"
     return _driver_problem(parsed, backend)
+
+
+# Names people write for the databases surgad takes that SQLAlchemy does not
+# know: libpq's and many hosting providers' postgres://, the psql client's
+# name, gammu-smsd's pgsql and sqlite3 drivers.
+_ALIASES = {"postgres": "postgresql", "pg": "postgresql", "pgsql": "postgresql",
+            "psql": "postgresql", "sqlite3": "sqlite"}
+# What a misspelt name is compared with, and the backend each stands for.
+_SPELLINGS = {"sqlite": "sqlite", "postgresql": "postgresql", "mysql": "mysql",
+              "mariadb": "mysql"}
+
+
+def _unknown_backend_problem(url: sa.URL) -> str:
+    """Refuse a database surgad does not take, naming the form probably meant."""
+    typed, _, driver = url.drivername.partition("+")
+    meant = _meant_backend(url, typed)
+    if meant is None:
+        return f"unknown database {typed!r} (use {_URL_FORMS})"
+    if meant == "sqlite":
+        form = "sqlite:////…"
+    else:
+        wanted = _DRIVERS[meant]
+        form = f"{meant}+{driver if driver in wanted else wanted[0]}://…"
+    return f"unknown database {typed!r}: did you mean {form}? (use {_URL_FORMS})"
+
+
+def _meant_backend(url: sa.URL, typed: str) -> str | None:
+    """Guess which of surgad's backends a name SQLAlchemy does not know stands for.
+
+    A name SQLAlchemy knows (mssql, oracle) is another database, not a typo.
+    """
+    if typed.lower() in _ALIASES:
+        return _ALIASES[typed.lower()]
+    try:
+        url.get_dialect()
+    except sa.exc.NoSuchModuleError:
+        close = difflib.get_close_matches(typed.lower(), _SPELLINGS, n=1)
+        return _SPELLINGS[close[0]] if close else None
+    return None
 
 
 def _driver_problem(url: sa.URL, backend: str) -> str | None:

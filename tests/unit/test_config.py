@@ -141,6 +141,35 @@ def test_unusable_database_url_names_database_url(
 
 
 @pytest.mark.parametrize(
+    ("url", "meant"),
+    [
+        ("postgres://surgad:secret@db1/smsd", "postgresql+psycopg2://…"),
+        ("postgres+psycopg2://surgad:secret@db1/smsd", "postgresql+psycopg2://…"),
+        ("pgsql://surgad:secret@db1/smsd", "postgresql+psycopg2://…"),
+        ("sqlite3:////var/lib/surgad/smsd.db", "sqlite:////…"),
+        ("maria+pymysql://surgad:secret@db1/smsd", "mysql+pymysql://…"),
+        ("mysqli://surgad:secret@db1/smsd", "mysql+mysqldb://…"),
+    ],
+)
+def test_a_misnamed_database_says_which_form_was_meant(
+    shipped: Path, tmp_path: Path, url: str, meant: str
+) -> None:
+    """A common other name or a typo of a database surgad takes names the right form."""
+    site = local(tmp_path, f'[database]\nurl = "{url}"\n')
+    error = load_error(shipped, site)
+    assert (error.path, error.key) == (str(site), "database.url")
+    typed = url.partition(":")[0].partition("+")[0]
+    assert error.problem.startswith(f"unknown database '{typed}': did you mean {meant}? (use")
+    assert "secret" not in str(error)
+
+
+def test_another_database_is_not_taken_for_a_typo(shipped: Path, tmp_path: Path) -> None:
+    """mssql is a database of its own, not a misspelt mysql: no guess is offered."""
+    site = local(tmp_path, '[database]\nurl = "mssql://surgad:secret@db1/smsd"\n')
+    assert load_error(shipped, site).problem.startswith("unknown database 'mssql' (use ")
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "mysql+mysqldb://surgad:secret@db1/smsd?charset=utf8mb4",
