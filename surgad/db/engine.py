@@ -18,7 +18,7 @@ import contextlib
 import difflib
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -116,6 +116,8 @@ def url_problem(url: str) -> str | None:
         return f"charset must be utf8mb4, not {shown(charset)}"
     if backend == "sqlite" and (problem := _sqlite_file_problem(parsed.database)):
         return problem
+    if backend == "sqlite" and (problem := _sqlite_query_problem(parsed.query)):
+        return problem
     if backend != "sqlite" and not parsed.database:
         # The server would pick a default database, and db init fill it.
         return f"names no database: end the URL with its name ({backend}+…/smsd)"
@@ -204,6 +206,39 @@ def _sqlite_file_problem(database: str | None) -> str | None:
             f"(four slashes: {_SQLITE_EXAMPLE})"
         )
     return None
+
+
+# SQLite's URI options that open the file read-only, and the values that do.
+# Both are refused even without uri=true, when SQLAlchemy would only warn and
+# drop them: whoever wrote them expected a read-only file.
+_SQLITE_READ_ONLY = {
+    "mode": frozenset({"ro"}),
+    "immutable": frozenset({"1", "yes", "true", "on"}),
+}
+
+
+def _sqlite_query_problem(query: Mapping[str, str | tuple[str, ...]]) -> str | None:
+    """Say why a SQLite URL's options would not let surgad write; None if they do."""
+    for key, read_only in _SQLITE_READ_ONLY.items():
+        for value in _values(query.get(key)):
+            if value.lower() in read_only:
+                return (
+                    f"{shown(f'{key}={value}')} opens the SQLite file read-only, "
+                    "but surgad writes to it: remove it from the URL"
+                )
+    if "memory" in (value.lower() for value in _values(query.get("mode"))):
+        return (
+            "mode=memory makes an in-memory database, which cannot be shared with "
+            f"gammu-smsd; name the file they share (write {_SQLITE_EXAMPLE})"
+        )
+    return None
+
+
+def _values(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    """Return a URL query option's values: none, one, or all of a repeated option."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else value
 
 
 PING_AFTER_IDLE = 5.0  # seconds a pooled server connection may rest untested

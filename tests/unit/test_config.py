@@ -127,6 +127,20 @@ def test_missing_unit_file_names_the_config_file_that_points_to_it(
         ("sqlite://", "names no database file; gammu-smsd and surgad must share one"),
         ("sqlite:///", "names no database file"),
         ("sqlite:///:memory:", "an in-memory database cannot be shared with gammu-smsd"),
+        # surgad writes to the file: options that open it read-only are refused,
+        # also where SQLAlchemy would drop them for want of uri=true.
+        (
+            "sqlite:////var/lib/surgad/smsd.db?mode=ro",
+            "'mode=ro' opens the SQLite file read-only, but surgad writes to it",
+        ),
+        ("sqlite:////var/lib/surgad/smsd.db?mode=ro&uri=true", "'mode=ro' opens"),
+        ("sqlite:////var/lib/surgad/smsd.db?mode=rwc&mode=ro", "'mode=ro' opens"),
+        ("sqlite:////var/lib/surgad/smsd.db?immutable=1", "'immutable=1' opens"),
+        ("sqlite:////var/lib/surgad/smsd.db?uri=true&immutable=yes", "read-only"),
+        (
+            "sqlite:////var/lib/surgad/smsd.db?mode=memory&uri=true",
+            "mode=memory makes an in-memory database, which cannot be shared",
+        ),
     ],
 )
 def test_unusable_database_url_names_database_url(
@@ -198,6 +212,18 @@ def test_pymysql_url_without_pymysql_says_what_to_install(
     assert error.problem == (
         "the pymysql driver is not installed: pip install 'surgad[pymysql]'"
     )
+
+
+@pytest.mark.parametrize(
+    "options", ["mode=rwc", "mode=rw&uri=true", "immutable=0", "timeout=20"]
+)
+def test_sqlite_options_that_let_surgad_write_load(
+    shipped: Path, tmp_path: Path, options: str
+) -> None:
+    """SQLite options that keep the file writable are not mistaken for read-only."""
+    url = f"sqlite:////var/lib/surgad/smsd.db?{options}"
+    site = local(tmp_path, f'[database]\nurl = "{url}"\n')
+    assert config.load([shipped, site]).database_url == url
 
 
 @pytest.mark.parametrize("path", ["smsd.db", "var/smsd.db", "~/smsd.db"])
