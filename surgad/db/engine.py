@@ -400,12 +400,33 @@ def ping(engine: sa.Engine) -> None:
         raise DatabaseError(f"database does not answer: {one_line(exc)}") from exc
 
 
+# The MySQL client errors of a server that was not reached: CR_CONNECTION_ERROR
+# (a socket) and CR_CONN_HOST_ERROR (a host and port). Under mysqlclient,
+# libmariadb names no cause: "Can't connect to server on '127.0.0.1' (115)"
+# is the errno of its non-blocking connect, even when the port refused.
+_MYSQL_UNREACHED = frozenset({2002, 2003})
+_MYSQL_DRIVERS = frozenset({"MySQLdb", "pymysql"})  # their packages
+_UNREACHED_HINT = "is the server running and accepting connections there?"
+
+
 def one_line(error: BaseException) -> str:
     """Return a driver's error message as one line.
 
     libpq puts a hint on a line of its own after the error, and pads with
     blanks; an error for a person at a terminal or in a log is one line.
+    A MySQL client's "cannot connect" gets the hint libpq would have given.
     """
-    text = str(getattr(error, "orig", None) or error)
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "; ".join(line for line in lines if line) or type(error).__name__
+    cause = getattr(error, "orig", None) or error
+    lines = (" ".join(line.split()) for line in str(cause).splitlines())
+    text = "; ".join(line for line in lines if line) or type(error).__name__
+    if _mysql_unreached(cause):
+        text += f"; {_UNREACHED_HINT}"
+    return text
+
+
+def _mysql_unreached(error: BaseException) -> bool:
+    """Tell whether a MySQL driver's error says the server was not reached."""
+    package = type(error).__module__.partition(".")[0]
+    if package not in _MYSQL_DRIVERS or not error.args:
+        return False
+    return error.args[0] in _MYSQL_UNREACHED
