@@ -76,20 +76,24 @@ def _change(
     )
 
 
-def log_changes(changes: Iterable[dict[str, str]]) -> None:
+def log_changes(changes: Iterable[dict[str, str]], summarised: bool = False) -> None:
     """Log changes whose transaction has committed.
 
     A change is ``complaint_changed`` unless it names its own event; a
-    complaint sent to the mayor for want of heads is a warning.
+    complaint sent to the mayor for want of heads is a warning, unless the
+    command that sent it tells its user how many went (``summarised``): then
+    each is an info event, kept in the log but not shown at a staff terminal.
     """
     log = logs.get()
     for change in changes:
         fields = dict(change)
         event = fields.pop("event", "complaint_changed")
-        if event == escalation.NO_HEADS_EVENT:
-            log.warning(event, escalated=True, **fields)
-        else:
+        if event != escalation.NO_HEADS_EVENT:
             log.info(event, **fields)
+        elif summarised:
+            log.info(event, escalated=True, **fields)
+        else:
+            log.warning(event, escalated=True, **fields)
 
 
 def _to_citizen(complaint: models.Complaint, text: str, kind: str) -> outbox.Sms:
@@ -349,7 +353,8 @@ def remove_head(
 
     If that was the unit's last head, its open complaints go to the mayor in
     the same transaction (``escalate_headless``). Returns how many heads the
-    unit keeps, and how many complaints went to the mayor.
+    unit keeps, and how many complaints went to the mayor: the caller says
+    that in one line, so each complaint is logged at info, not as a warning.
     """
     tables = gammu.tables(engine.dialect.name)
     now = clock.utc_now()
@@ -357,5 +362,5 @@ def remove_head(
         left = directory.remove_head(conn, unit, number, force)
         act = Act(conn, settings, directory.load(conn, settings), actor, now)
         outbox.queue(conn, tables, escalate_headless(act, unit))
-    log_changes(act.changes)
+    log_changes(act.changes, summarised=True)
     return left, len(act.changes)

@@ -207,18 +207,23 @@ for _command in (cli_staff.complaints, cli_admin.units, cli_admin.heads,
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    lines = (line.strip() for line in message.splitlines())
+    # A value echoed unquoted, such as a config path, may hold bytes that
+    # are not UTF-8: shown as escapes, not as the surrogates Python reads.
+    lines = (errors.readable(line.strip()) for line in message.splitlines())
     click.echo(f"surgad: error: {'; '.join(line for line in lines if line)}", err=True)
     sys.exit(code)
 
 
-def _cut_long_arguments(message: str, args: list[str]) -> str:
-    """Cut the long command-line values that click repeats in its messages."""
+def _shown_arguments(message: str, args: list[str]) -> str:
+    """Show the command-line values click repeats in its messages as surgad would.
+
+    A long value is cut; bytes that are not UTF-8 are shown as escapes.
+    """
     values = set(args) | {arg.partition("=")[2] for arg in args if arg.startswith("--")}
     for value in sorted(values, key=len, reverse=True):
-        if len(value) > errors.SHOWN_WIDTH:
+        if errors.shown(value) != repr(value):
             message = message.replace(repr(value), errors.shown(value))
-            message = message.replace(value, errors.cut(value))
+            message = message.replace(value, errors.readable(errors.cut(value)))
     return message
 
 
@@ -229,7 +234,7 @@ def main() -> None:
     except click.exceptions.Abort:
         _fail("aborted", ExitCode.FAILURE)
     except click.ClickException as exc:
-        _fail(_cut_long_arguments(exc.format_message(), sys.argv[1:]), ExitCode.USAGE)
+        _fail(_shown_arguments(exc.format_message(), sys.argv[1:]), ExitCode.USAGE)
     except SurgadError as exc:
         _fail(str(exc), exc.exit_code)
     except sa.exc.OperationalError as exc:

@@ -48,6 +48,10 @@ class Command:
     word: str = ""  # the command word as the sender typed it, for format help
 
 
+# The format of each citizen command, shown to a text that starts with its
+# word (see citizen_word) but is not the command.
+CITIZEN_FORMATS = {"CEK": "CEK <tiket>", "BELUM": "BELUM <tiket>", "INFO": "INFO"}
+
 HEAD_FORMATS = {
     "TERIMA": "TERIMA <tiket>",
     "PROSES": "PROSES <tiket> <catatan>",
@@ -118,6 +122,12 @@ _NOT_FIXED = re.compile(
     r"rusak|mati|bocor|mampet|bau|banjir|ditangani|ada perubahan|ono perubahan)",
     re.IGNORECASE,
 )
+# The first word of each citizen command, whatever follows it ("CEK abc").
+_CITIZEN_WORD = re.compile(
+    r"^\s*(?:(?P<CEK>cek|status|stat|sts)|(?P<BELUM>belum|blm)"
+    r"|(?P<INFO>info|bantuan|format|help|menu))\b",
+    re.IGNORECASE,
+)
 _ANY_TICKET_TEXT = r"(?:tiket|no\.?|nmr|nomor|nomer|#)\s*#?\s*([0-9]{2,12})\b"
 _ANY_TICKET = re.compile(_ANY_TICKET_TEXT, re.IGNORECASE)
 # Case-blind searches cost several times more than searching the lower-cased
@@ -166,6 +176,16 @@ def parse_citizen(text: str) -> Command | None:
     if _STATUS_FREE.search(text):
         return Command(Kind.STATUS, quoted_ticket(text))
     return None
+
+
+def citizen_word(text: str) -> str | None:
+    """Return the citizen command a text starts like (a CITIZEN_FORMATS key), or None.
+
+    Only the first word counts: "CEK abc" starts like CEK without being the
+    command, and so does a complaint such as "cek jalan rusak di ...".
+    """
+    match = _CITIZEN_WORD.match(numerals.fold(text))
+    return match.lastgroup if match else None
 
 
 def _may_name_a_complaint(text: str) -> bool:

@@ -87,6 +87,10 @@ class Reading:
         return commands.parse_citizen(self.text)
 
     @lazy.once
+    def command_word(self) -> str | None:
+        return commands.citizen_word(self.text)
+
+    @lazy.once
     def not_fixed(self) -> bool:
         return commands.says_not_fixed(self.text)
 
@@ -243,7 +247,7 @@ class Batch:
         if self._follow_up(message, reading, keys) or self._reopen_free(message, reading, keys):
             return None
         if found.code is None:
-            return self._not_complaint(message, found, keys)
+            return self._not_complaint(message, reading, keys)
         self._open(message, reading, keys)
         return None
 
@@ -266,12 +270,20 @@ class Batch:
         self.new.append(new)
         self.pending[number] = new
 
-    def _not_complaint(self, message: intake.Message, found: classifier.Classification,
+    def _not_complaint(self, message: intake.Message, reading: Reading,
                        keys: dict[int, str]) -> None:
-        answered = True
-        if found.kind == "referral":
+        """Record a message that is no complaint; answer a referral or a bad command.
+
+        A text that starts with a citizen command word but is not that command
+        ("CEK abc") gets the command's format, so the citizen can try again.
+        """
+        answered, reason = True, reading.found.kind
+        if reason == classifier.REFERRAL:
             answered = self.reply(message.sender, messages.referral(), "referral")
-        self.settle(message, models.NOT_COMPLAINT, keys, _noting_silence(found.kind, answered))
+        elif word := reading.command_word:
+            answered = self.reply(message.sender, _format_help(word), "help")
+            reason = f"{reason}; {word} format sent"
+        self.settle(message, models.NOT_COMPLAINT, keys, _noting_silence(reason, answered))
 
     # -- citizens --------------------------------------------------------------
 
@@ -540,6 +552,13 @@ class Batch:
 def _target(command: commands.Command) -> str:
     """Return the unit code an ALIH names (its first word, upper-cased)."""
     return command.argument.partition(" ")[0].upper()
+
+
+def _format_help(word: str) -> str:
+    """Return the answer to a text that starts like a citizen's command but is not it."""
+    if word == "INFO":
+        return messages.help_text()
+    return messages.citizen_format(commands.CITIZEN_FORMATS[word])
 
 
 def _ticket_of(complaint: models.Complaint | None) -> str | None:

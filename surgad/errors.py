@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 
 
 class ExitCode(enum.IntEnum):
@@ -26,9 +27,31 @@ def cut(text: str) -> str:
     return text if len(text) <= SHOWN_WIDTH else text[:SHOWN_WIDTH] + "…"
 
 
+# Bytes of a command line or the environment that are not UTF-8 reach Python
+# as lone surrogates U+DC80 to U+DCFF (PEP 383), which repr() would show as
+# "\udcff": they are shown as the bytes they stand for, "\xff".
+_UNDECODED = re.compile("[\udc80-\udcff]")
+# In repr()'s output: an escaped backslash, or the escape of such a surrogate.
+# Matching the escaped backslashes too keeps a typed "\udcff" as typed.
+_REPR_ESCAPE = re.compile(r"\\(\\|udc[89a-f][0-9a-f])")
+
+
 def shown(value: object) -> str:
-    """Quote a user's value for an error message: cut, control characters escaped."""
-    return repr(cut(str(value)))
+    """Quote a user's value for an error message: cut, control characters escaped.
+
+    Bytes that are not UTF-8 are shown as escapes such as ``\\xff``.
+    """
+    return _REPR_ESCAPE.sub(_byte_escape, repr(cut(str(value))))
+
+
+def _byte_escape(found: re.Match[str]) -> str:
+    escape = found.group(1)
+    return found.group() if escape == "\\" else f"\\x{escape[3:]}"
+
+
+def readable(text: str) -> str:
+    """Show the bytes of an unquoted value that are not UTF-8 as ``\\xff`` escapes."""
+    return _UNDECODED.sub(lambda found: f"\\x{ord(found.group()) - 0xDC00:02x}", text)
 
 
 class SurgadError(Exception):

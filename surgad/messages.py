@@ -123,12 +123,24 @@ def no_complaints() -> str:
     return "SURGA: Belum ada aduan dari nomor ini. Kirim aduan Anda ke nomor ini."
 
 
+_HOW_TO_COMPLAIN = "kirim aduan Anda ke nomor ini (sebut kelurahan)"
+
+
 def help_text() -> str:
     """Explain the line in one SMS."""
     return (
-        "SURGA Kota Kediri: kirim aduan Anda ke nomor ini (sebut kelurahan). "
+        f"{SERVICE}: {_HOW_TO_COMPLAIN}. "
         "Cek status: CEK <tiket>. Belum beres: BELUM <tiket>. Info: INFO"
     )
+
+
+def citizen_format(example: str) -> str:
+    """Show a citizen the format of the command their SMS started like.
+
+    The SMS may have been a complaint surgad did not recognise: the answer
+    also says how to send one.
+    """
+    return f"SURGA: Format salah. Gunakan: {example}. Untuk aduan baru, {_HOW_TO_COMPLAIN}."
 
 
 def followup(ticket: str, text: str, citizen: str, mask: bool) -> str:

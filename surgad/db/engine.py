@@ -15,9 +15,10 @@ PostgreSQL.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -106,7 +107,7 @@ def url_problem(url: str) -> str | None:
         return f"not a database URL (use {_URL_FORMS})"
     backend = parsed.get_backend_name()
     if backend not in _DRIVERS:
-        return f"unknown database {backend!r} (use {_URL_FORMS})"
+        return _unknown_backend_problem(parsed)
     charset = parsed.query.get("charset", "utf8mb4")
     if backend == "mysql" and not isinstance(charset, str):
         return "charset is given more than once"
@@ -115,10 +116,51 @@ def url_problem(url: str) -> str | None:
         return f"charset must be utf8mb4, not {shown(charset)}"
     if backend == "sqlite" and (problem := _sqlite_file_problem(parsed.database)):
         return problem
+    if backend == "sqlite" and (problem := _sqlite_query_problem(parsed.query)):
+        return problem
     if backend != "sqlite" and not parsed.database:
         # The server would pick a default database, and db init fill it.
         return f"names no database: end the URL with its name ({backend}+…/smsd)"
     return _driver_problem(parsed, backend)
+
+
+# Names people write for the databases surgad takes that SQLAlchemy does not
+# know: libpq's and many hosting providers' postgres://, the psql client's
+# name, gammu-smsd's pgsql and sqlite3 drivers.
+_ALIASES = {"postgres": "postgresql", "pg": "postgresql", "pgsql": "postgresql",
+            "psql": "postgresql", "sqlite3": "sqlite"}
+# What a misspelt name is compared with, and the backend each stands for.
+_SPELLINGS = {"sqlite": "sqlite", "postgresql": "postgresql", "mysql": "mysql",
+              "mariadb": "mysql"}
+
+
+def _unknown_backend_problem(url: sa.URL) -> str:
+    """Refuse a database surgad does not take, naming the form probably meant."""
+    typed, _, driver = url.drivername.partition("+")
+    meant = _meant_backend(url, typed)
+    if meant is None:
+        return f"unknown database {typed!r} (use {_URL_FORMS})"
+    if meant == "sqlite":
+        form = "sqlite:////…"
+    else:
+        wanted = _DRIVERS[meant]
+        form = f"{meant}+{driver if driver in wanted else wanted[0]}://…"
+    return f"unknown database {typed!r}: did you mean {form}? (use {_URL_FORMS})"
+
+
+def _meant_backend(url: sa.URL, typed: str) -> str | None:
+    """Guess which of surgad's backends a name SQLAlchemy does not know stands for.
+
+    A name SQLAlchemy knows (mssql, oracle) is another database, not a typo.
+    """
+    if typed.lower() in _ALIASES:
+        return _ALIASES[typed.lower()]
+    try:
+        url.get_dialect()
+    except sa.exc.NoSuchModuleError:
+        close = difflib.get_close_matches(typed.lower(), _SPELLINGS, n=1)
+        return _SPELLINGS[close[0]] if close else None
+    return None
 
 
 def _driver_problem(url: sa.URL, backend: str) -> str | None:
@@ -164,6 +206,39 @@ def _sqlite_file_problem(database: str | None) -> str | None:
             f"(four slashes: {_SQLITE_EXAMPLE})"
         )
     return None
+
+
+# SQLite's URI options that open the file read-only, and the values that do.
+# Both are refused even without uri=true, when SQLAlchemy would only warn and
+# drop them: whoever wrote them expected a read-only file.
+_SQLITE_READ_ONLY = {
+    "mode": frozenset({"ro"}),
+    "immutable": frozenset({"1", "yes", "true", "on"}),
+}
+
+
+def _sqlite_query_problem(query: Mapping[str, str | tuple[str, ...]]) -> str | None:
+    """Say why a SQLite URL's options would not let surgad write; None if they do."""
+    for key, read_only in _SQLITE_READ_ONLY.items():
+        for value in _values(query.get(key)):
+            if value.lower() in read_only:
+                return (
+                    f"{shown(f'{key}={value}')} opens the SQLite file read-only, "
+                    "but surgad writes to it: remove it from the URL"
+                )
+    if "memory" in (value.lower() for value in _values(query.get("mode"))):
+        return (
+            "mode=memory makes an in-memory database, which cannot be shared with "
+            f"gammu-smsd; name the file they share (write {_SQLITE_EXAMPLE})"
+        )
+    return None
+
+
+def _values(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    """Return a URL query option's values: none, one, or all of a repeated option."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else value
 
 
 PING_AFTER_IDLE = 5.0  # seconds a pooled server connection may rest untested
@@ -325,12 +400,33 @@ def ping(engine: sa.Engine) -> None:
         raise DatabaseError(f"database does not answer: {one_line(exc)}") from exc
 
 
+# The MySQL client errors of a server that was not reached: CR_CONNECTION_ERROR
+# (a socket) and CR_CONN_HOST_ERROR (a host and port). Under mysqlclient,
+# libmariadb names no cause: "Can't connect to server on '127.0.0.1' (115)"
+# is the errno of its non-blocking connect, even when the port refused.
+_MYSQL_UNREACHED = frozenset({2002, 2003})
+_MYSQL_DRIVERS = frozenset({"MySQLdb", "pymysql"})  # their packages
+_UNREACHED_HINT = "is the server running and accepting connections there?"
+
+
 def one_line(error: BaseException) -> str:
     """Return a driver's error message as one line.
 
     libpq puts a hint on a line of its own after the error, and pads with
     blanks; an error for a person at a terminal or in a log is one line.
+    A MySQL client's "cannot connect" gets the hint libpq would have given.
     """
-    text = str(getattr(error, "orig", None) or error)
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "; ".join(line for line in lines if line) or type(error).__name__
+    cause = getattr(error, "orig", None) or error
+    lines = (" ".join(line.split()) for line in str(cause).splitlines())
+    text = "; ".join(line for line in lines if line) or type(error).__name__
+    if _mysql_unreached(cause):
+        text += f"; {_UNREACHED_HINT}"
+    return text
+
+
+def _mysql_unreached(error: BaseException) -> bool:
+    """Tell whether a MySQL driver's error says the server was not reached."""
+    package = type(error).__module__.partition(".")[0]
+    if package not in _MYSQL_DRIVERS or not error.args:
+        return False
+    return error.args[0] in _MYSQL_UNREACHED

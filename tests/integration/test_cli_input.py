@@ -172,3 +172,31 @@ def test_a_bad_number_is_repeated_as_the_operator_typed_it(
         stderr = _one_error_line(run_cli(config, *args, check=False), 2)
         assert shown in stderr, stderr
         assert "*" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "shown"),
+    [
+        (["complaints", "show", "\udcff"], 5, r"no complaint with ticket '\xff'"),
+        (["complaints", "ack", "12\udcff"], 5, r"no complaint with ticket '12\xff'"),
+        (["complaints", "list", "--unit", NOT_UTF8], 2, r"unknown unit '\xff\xfe bad'"),
+        (["complaints", "list", "--status", "\udcff"], 2, r"'\xff' is not one of"),
+        (["complaints", "list", "--status=\udcff"], 2, r"'\xff' is not one of"),
+        (["heads", "add", "PUPR", "08\udcff"], 2, r"not a phone number: '08\xff'"),
+        (["\udcff"], 2, r"No such command '\xff'."),
+    ],
+)
+def test_arguments_that_are_not_utf8_are_echoed_as_byte_escapes(
+    tmp_path: Path, args: list[str], status: int, shown: str
+) -> None:
+    """An error line that repeats an argument shows bytes that are not UTF-8 as \\xff."""
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'smsd.db'}")
+    run_cli(config, "db", "init")
+    stderr = _one_error_line(run_cli(config, *args, check=False), status)
+    assert shown in stderr and r"\udc" not in stderr, stderr
+
+
+def test_a_config_path_that_is_not_utf8_is_echoed_as_byte_escapes(tmp_path: Path) -> None:
+    """A config file that is not there, named with a byte that is not UTF-8: \\xff."""
+    stderr = _one_error_line(_surgad("--config", f"{tmp_path}/\udcff.toml", "db", "check"), 3)
+    assert stderr == f"surgad: error: {tmp_path}/\\xff.toml: file not found\n"

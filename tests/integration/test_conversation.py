@@ -386,6 +386,26 @@ def test_command_words_with_bad_tickets_get_answers_not_complaints(
     assert len(head) == 2 and all("tidak dapat diproses" in text for text in head)
 
 
+def test_a_status_word_before_no_ticket_is_answered_with_the_format(
+    make_line: Callable[..., Line],
+) -> None:
+    """'CEK abc' gets the CEK format; 'cek jalan rusak ...' is opened as a complaint."""
+    line = make_line()
+    line.start_daemon()
+    send(line, STRANGER, "CEK abc")
+    send(line, CITIZEN, "cek jalan rusak berlubang di jl semeru kel banjaran, tolong diaspal")
+
+    (told,) = texts_to(line, STRANGER)
+    assert told.startswith("SURGA: Format salah. Gunakan: CEK <tiket>.")
+    not_complaints = "SELECT reason FROM surgad_inbox_outcome WHERE outcome = 'not_complaint'"
+    assert [tuple(row) for row in line.query(not_complaints)] == [
+        ("not_complaint; CEK format sent",)
+    ]
+    assert line.scalar("SELECT citizen FROM surgad_complaint") == CITIZEN
+    (acknowledged,) = texts_to(line, CITIZEN)
+    assert "Aduan Anda diterima" in acknowledged
+
+
 def test_a_span_of_time_after_a_command_word_is_no_ticket(
     make_line: Callable[..., Line],
 ) -> None:

@@ -236,3 +236,26 @@ def test_belum_alone_is_a_reopen_of_the_latest(text: str) -> None:
 @pytest.mark.parametrize("text", ["daftar semua", "DAFTAR 5"])
 def test_daftar_with_words_after_it_is_malformed(text: str) -> None:
     assert commands.parse_head(text) == commands.Command(Kind.MALFORMED, word="DAFTAR")
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("CEK abc", "CEK"),
+        ("cek#tiket saya", "CEK"),
+        ("Status: kemarin", "CEK"),
+        ("ＣＥＫ abc", "CEK"),
+        ("cek jalan rusak di jl semeru", "CEK"),
+        ("belum xyz", "BELUM"),
+        ("blm ada kabar", "BELUM"),
+        ("info dong", "INFO"),
+        ("Bantuan pak", "INFO"),
+        ("cekabc", None),
+        ("belumnya", None),
+        ("tolong cek jalan", None),
+        ("halo", None),
+    ],
+)
+def test_citizen_word_is_the_command_a_text_starts_like(text: str, word: str | None) -> None:
+    """Only the first word counts, whatever follows it."""
+    assert commands.citizen_word(text) == word

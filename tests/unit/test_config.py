@@ -127,6 +127,20 @@ def test_missing_unit_file_names_the_config_file_that_points_to_it(
         ("sqlite://", "names no database file; gammu-smsd and surgad must share one"),
         ("sqlite:///", "names no database file"),
         ("sqlite:///:memory:", "an in-memory database cannot be shared with gammu-smsd"),
+        # surgad writes to the file: options that open it read-only are refused,
+        # also where SQLAlchemy would drop them for want of uri=true.
+        (
+            "sqlite:////var/lib/surgad/smsd.db?mode=ro",
+            "'mode=ro' opens the SQLite file read-only, but surgad writes to it",
+        ),
+        ("sqlite:////var/lib/surgad/smsd.db?mode=ro&uri=true", "'mode=ro' opens"),
+        ("sqlite:////var/lib/surgad/smsd.db?mode=rwc&mode=ro", "'mode=ro' opens"),
+        ("sqlite:////var/lib/surgad/smsd.db?immutable=1", "'immutable=1' opens"),
+        ("sqlite:////var/lib/surgad/smsd.db?uri=true&immutable=yes", "read-only"),
+        (
+            "sqlite:////var/lib/surgad/smsd.db?mode=memory&uri=true",
+            "mode=memory makes an in-memory database, which cannot be shared",
+        ),
     ],
 )
 def test_unusable_database_url_names_database_url(
@@ -138,6 +152,35 @@ def test_unusable_database_url_names_database_url(
     assert (error.path, error.key) == (str(site), "database.url")
     assert problem in error.problem
     assert "secret" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("url", "meant"),
+    [
+        ("postgres://surgad:secret@db1/smsd", "postgresql+psycopg2://…"),
+        ("postgres+psycopg2://surgad:secret@db1/smsd", "postgresql+psycopg2://…"),
+        ("pgsql://surgad:secret@db1/smsd", "postgresql+psycopg2://…"),
+        ("sqlite3:////var/lib/surgad/smsd.db", "sqlite:////…"),
+        ("maria+pymysql://surgad:secret@db1/smsd", "mysql+pymysql://…"),
+        ("mysqli://surgad:secret@db1/smsd", "mysql+mysqldb://…"),
+    ],
+)
+def test_a_misnamed_database_says_which_form_was_meant(
+    shipped: Path, tmp_path: Path, url: str, meant: str
+) -> None:
+    """A common other name or a typo of a database surgad takes names the right form."""
+    site = local(tmp_path, f'[database]\nurl = "{url}"\n')
+    error = load_error(shipped, site)
+    assert (error.path, error.key) == (str(site), "database.url")
+    typed = url.partition(":")[0].partition("+")[0]
+    assert error.problem.startswith(f"unknown database '{typed}': did you mean {meant}? (use")
+    assert "secret" not in str(error)
+
+
+def test_another_database_is_not_taken_for_a_typo(shipped: Path, tmp_path: Path) -> None:
+    """mssql is a database of its own, not a misspelt mysql: no guess is offered."""
+    site = local(tmp_path, '[database]\nurl = "mssql://surgad:secret@db1/smsd"\n')
+    assert load_error(shipped, site).problem.startswith("unknown database 'mssql' (use ")
 
 
 @pytest.mark.parametrize(
@@ -169,6 +212,18 @@ def test_pymysql_url_without_pymysql_says_what_to_install(
     assert error.problem == (
         "the pymysql driver is not installed: pip install 'surgad[pymysql]'"
     )
+
+
+@pytest.mark.parametrize(
+    "options", ["mode=rwc", "mode=rw&uri=true", "immutable=0", "timeout=20"]
+)
+def test_sqlite_options_that_let_surgad_write_load(
+    shipped: Path, tmp_path: Path, options: str
+) -> None:
+    """SQLite options that keep the file writable are not mistaken for read-only."""
+    url = f"sqlite:////var/lib/surgad/smsd.db?{options}"
+    site = local(tmp_path, f'[database]\nurl = "{url}"\n')
+    assert config.load([shipped, site]).database_url == url
 
 
 @pytest.mark.parametrize("path", ["smsd.db", "var/smsd.db", "~/smsd.db"])

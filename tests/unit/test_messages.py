@@ -69,3 +69,12 @@ def test_short_waits_in_escalation_and_reminder_stay_one_gsm_sms() -> None:
             assert "0 mnt" not in text and "dtk" in text
             parts = codec.split(text, 1)
             assert [part.coding for part in parts] == [codec.GSM_CODING]
+
+
+def test_a_citizens_command_format_is_one_gsm_sms_that_also_says_how_to_complain() -> None:
+    """The answer to "CEK abc" shows the format, and how to send a complaint instead."""
+    text = messages.citizen_format("CEK <tiket>")
+    assert text.startswith("SURGA: Format salah. Gunakan: CEK <tiket>. ")
+    assert "kirim aduan Anda ke nomor ini (sebut kelurahan)" in text
+    (part,) = codec.split(text, 1)
+    assert part.coding == codec.GSM_CODING
