@@ -178,12 +178,19 @@ def parse_citizen(text: str) -> Command | None:
     return None
 
 
+COMMAND_LIKE_WORDS = 4
+
+
 def citizen_word(text: str) -> str | None:
     """Return the citizen command a text starts like (a CITIZEN_FORMATS key), or None.
 
     Only the first word counts: "CEK abc" starts like CEK without being the
-    command, and so does a complaint such as "cek jalan rusak di ...".
+    command, and so does a complaint such as "cek jalan rusak di ...". Only a
+    short text counts too: a mistyped command is a few words, and a long text
+    that starts "INFO ..." is more likely an advert than a citizen asking.
     """
+    if len(text.split()) > COMMAND_LIKE_WORDS:
+        return None
     match = _CITIZEN_WORD.match(numerals.fold(text))
     return match.lastgroup if match else None
 
