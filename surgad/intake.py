@@ -34,6 +34,9 @@ class InboxRow:
     udh: str
     sms_class: int
     recipient: str = ""  # PhoneID of the gammu-smsd (modem) that received it
+    # Why a column could not be read ("" for a sound row). Such a row was not
+    # written by gammu-smsd as it writes rows; it is rejected with this reason.
+    defect: str = ""
 
     @lazy.once
     def key(self) -> str:
@@ -108,6 +111,9 @@ def sort_rows(
     sorting = Sorting()
     parts: list[tuple[InboxRow, codec.Concat, str]] = []
     for row in _unique(rows):
+        if row.defect:
+            sorting.settled.append(Settled(row, models.REJECTED, f"unreadable row: {row.defect}"))
+            continue
         if (settled := _settle_duplicate(row, known, sorting)) is not None:
             sorting.settled.append(settled)
             continue

@@ -220,7 +220,9 @@ def _check_clock(ctx: Context, rows: Sequence[intake.InboxRow]) -> None:
     """
     if ctx.engine.dialect.name != "sqlite" or len(rows) < 3:
         return
-    observed = clock.observed_offset_hours((row.received, row.stored) for row in rows)
+    observed = clock.observed_offset_hours(
+        (row.received, row.stored) for row in rows if not row.defect
+    )
     expected = clock.zone_offset_hours(ctx.settings.zone)
     stale = time.monotonic() - ctx.tz_warned_at > TZ_WARNING_INTERVAL
     if observed is not None and abs(observed - expected) >= 1 and stale:

@@ -314,9 +314,17 @@ def _options(url: sa.URL) -> dict[str, Any]:
 SHARE_FUNCTION = "surgad_share"
 
 
-def sender_share(number: str | None, count: int) -> int:
-    """Return which of ``count`` workers handles the SMS of ``number``."""
-    return zlib.crc32((number or "").encode("utf-8", "surrogatepass")) % count
+def sender_share(number: str | bytes | None, count: int) -> int:
+    """Return which of ``count`` workers handles the SMS of ``number``.
+
+    The SQL passes the number as bytes (``CAST(... AS BLOB)``): a row that
+    holds a BLOB or text that is not UTF-8 there is then shared out like any
+    other, and rejected by the worker that reads it, instead of failing the
+    query of every worker.
+    """
+    if not isinstance(number, bytes):
+        number = (number or "").encode("utf-8", "surrogatepass")
+    return zlib.crc32(number) % count
 
 
 def _prepare_sqlite(engine: sa.Engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
@@ -9,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from surgad import clock, intake
+from surgad import clock, errors, intake
 from surgad.db import bulk, gammu
 from surgad.db import engine as db_engine
 from surgad.db.models import InboxOutcome
@@ -31,23 +32,110 @@ _COLUMNS = (
 )
 
 
-def _select(tables: gammu.Tables) -> sa.Select[Any]:
+def _select(tables: gammu.Tables, raw: bool = False) -> sa.Select[Any]:
+    """Select the columns surgad reads of unprocessed rows.
+
+    ``raw`` reads SQLite's text columns as bytes: the driver refuses a whole
+    result that holds text which is not UTF-8 (see ``_read_rows``).
+    """
     inbox = tables.inbox
-    return sa.select(*(inbox.c[name] for name in _COLUMNS)).where(tables.unprocessed())
+    columns: list[Any] = [inbox.c[name] for name in _COLUMNS]
+    if raw:
+        columns = columns[:1] + [
+            sa.cast(column, sa.LargeBinary).label(column.name) for column in columns[1:]
+        ]
+    return sa.select(*columns).where(tables.unprocessed())
+
+
+def _read_rows(
+    conn: sa.Connection, query: sa.Select[Any], raw: sa.Select[Any], params: dict[str, Any]
+) -> list[intake.InboxRow]:
+    """Run an inbox query; should SQLite find text that is not UTF-8, run ``raw``.
+
+    Such a row was not stored by gammu-smsd; read raw, its text columns are
+    bytes, which ``_row`` marks as a defect of that row alone.
+    """
+    try:
+        found = conn.execute(query, params).all()
+    except sa.exc.OperationalError as exc:
+        if "Could not decode to UTF-8" not in str(exc.orig):
+            raise
+        found = conn.execute(raw, params).all()
+    return [_row(values) for values in found]
 
 
 def _row(values: Sequence[Any]) -> intake.InboxRow:
-    return intake.InboxRow(
+    try:
+        row = intake.InboxRow(
+            id=int(values[0]),
+            received=clock.parse_db_time(values[1]),
+            stored=clock.parse_db_time(values[2]),
+            text_hex=values[3] or "",
+            sender=values[4] or "",
+            coding=values[5] or "",
+            udh=values[6] or "",
+            sms_class=int(values[7]) if values[7] is not None else -1,
+            recipient=values[8] or "",
+        )
+    except (ValueError, TypeError):
+        return _salvaged(values)
+    if type(row.sender) is not str or type(row.text_hex) is not str:
+        return _salvaged(values)  # bytes from a SQLite BLOB
+    return row
+
+
+# What a column that cannot be read stands in as, in a row that is rejected.
+_UNREADABLE_TIME = dt.datetime(1970, 1, 1)
+
+
+def _salvaged(values: Sequence[Any]) -> intake.InboxRow:
+    """Read a row gammu-smsd did not write as it writes rows, naming what is wrong.
+
+    A time that is no time (MariaDB's zero date, text in SQLite), a class that
+    is no number, bytes where text belongs: the row is kept apart with its
+    defects, to be rejected with them as the reason, instead of stopping the
+    batch it came in.
+    """
+    defects: list[str] = []
+
+    def read(index: int, convert: Any, fallback: Any) -> Any:
+        value = values[index]
+        try:
+            if isinstance(value, bytes):  # a BLOB, or any column read raw
+                value = value.decode("utf-8")
+            return convert(value)
+        except UnicodeDecodeError:
+            defects.append(f"{_COLUMNS[index]} is not UTF-8 text")
+        except (ValueError, TypeError):
+            defects.append(f"{_COLUMNS[index]} {_unreadable(value)}")
+        return fallback
+
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise TypeError(type(value).__name__)
+        return value
+
+    row = intake.InboxRow(
         id=int(values[0]),
-        received=clock.parse_db_time(values[1]),
-        stored=clock.parse_db_time(values[2]),
-        text_hex=values[3] or "",
-        sender=values[4] or "",
-        coding=values[5] or "",
-        udh=values[6] or "",
-        sms_class=int(values[7]) if values[7] is not None else -1,
-        recipient=values[8] or "",
+        received=read(1, clock.parse_db_time, _UNREADABLE_TIME),
+        stored=read(2, clock.parse_db_time, _UNREADABLE_TIME),
+        text_hex=read(3, text, ""),
+        sender=read(4, text, ""),
+        coding=read(5, text, ""),
+        udh=read(6, text, ""),
+        sms_class=read(7, lambda value: -1 if value is None else int(value), -1),
+        recipient=read(8, text, ""),
     )
+    return dataclasses.replace(row, defect="; ".join(defects))
+
+
+def _unreadable(value: object) -> str:
+    """Say what is wrong with a column value that could not be read."""
+    if value is None:
+        return "is empty"
+    return f"{errors.shown(value)} cannot be read"
 
 
 class RowsBusy(Exception):
@@ -72,17 +160,22 @@ def fetch_batch(
     """
     if lock and conn.dialect.name == "mysql":
         return _claim_by_id(conn, tables, after_id, limit, partition)
-    query = _fetching(tables, partition, conn.dialect.name, lock)
-    found = conn.execute(query, {"after": after_id, "limit": limit}).all()
-    return [_row(values) for values in found]
+    dialect = conn.dialect.name
+    return _read_rows(
+        conn,
+        _fetching(tables, partition, dialect, lock),
+        _fetching(tables, partition, dialect, lock, raw=True),
+        {"after": after_id, "limit": limit},
+    )
 
 
 @functools.cache
 def _fetching(
-    tables: gammu.Tables, partition: tuple[int, int], dialect: str, lock: bool
+    tables: gammu.Tables, partition: tuple[int, int], dialect: str, lock: bool,
+    raw: bool = False,
 ) -> sa.Select[Any]:
     """Build a worker's batch query once: it runs on every poll."""
-    query = _batch(tables, _select(tables), partition, dialect)
+    query = _batch(tables, _select(tables, raw), partition, dialect)
     return query.with_for_update(skip_locked=True) if lock else query
 
 
@@ -115,7 +208,8 @@ def _share(inbox: sa.Table, index: int, count: int, dialect: str) -> Any:
         return sa.func.abs(hashed) % count == index
     if dialect == "mysql":
         return sa.func.crc32(inbox.c.SenderNumber) % count == index
-    return getattr(sa.func, db_engine.SHARE_FUNCTION)(inbox.c.SenderNumber, count) == index
+    number = sa.cast(inbox.c.SenderNumber, sa.LargeBinary)  # see db_engine.sender_share
+    return getattr(sa.func, db_engine.SHARE_FUNCTION)(number, count) == index
 
 
 def waiting(tables: gammu.Tables, partition: tuple[int, int], dialect: str) -> sa.Select[Any]:
@@ -184,8 +278,12 @@ def fetch_parts(
     if not senders:
         return []
     inbox = tables.inbox
-    query = _select(tables).where(inbox.c.UDH != "", inbox.c.SenderNumber.in_(senders))
-    return [_row(values) for values in conn.execute(query.order_by(inbox.c.ID))]
+    of_senders = inbox.c.SenderNumber.in_(sa.bindparam("senders", expanding=True))
+    query, raw = (
+        _select(tables, raw).where(inbox.c.UDH != "", of_senders).order_by(inbox.c.ID)
+        for raw in (False, True)
+    )
+    return _read_rows(conn, query, raw, {"senders": senders})
 
 
 def database_now(conn: sa.Connection) -> dt.datetime:
@@ -295,15 +393,28 @@ def recent_time_pairs(
     """Return (ReceivingDateTime, UpdatedInDB) of the newest unprocessed rows.
 
     Only unprocessed rows: marking a row processed moves its UpdatedInDB.
+    Rows whose times cannot be read are left out: a worker rejects them.
     """
     inbox = tables.inbox
+    columns: list[Any] = [inbox.c.ReceivingDateTime, inbox.c.UpdatedInDB]
+    if conn.dialect.name == "sqlite":
+        # As bytes: one row holding text that is not UTF-8 would fail the query.
+        columns = [sa.cast(column, sa.LargeBinary) for column in columns]
     query = (
-        sa.select(inbox.c.ReceivingDateTime, inbox.c.UpdatedInDB)
+        sa.select(*columns)
         .where(tables.unprocessed())
         .order_by(inbox.c.ID.desc())
         .limit(limit)
     )
-    return [
-        (clock.parse_db_time(received), clock.parse_db_time(stored))
-        for received, stored in conn.execute(query)
-    ]
+    pairs = []
+    for received, stored in conn.execute(query):
+        try:
+            pairs.append((_time(received), _time(stored)))
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return pairs
+
+
+def _time(value: object) -> dt.datetime:
+    """Read a time column, which SQLite may hand over as bytes (see recent_time_pairs)."""
+    return clock.parse_db_time(value.decode("utf-8") if isinstance(value, bytes) else value)

@@ -569,6 +569,61 @@ def test_sms_with_a_nul_character_becomes_a_complaint(make_line: Callable[..., L
     assert "batch_failed" not in line.daemon_log_text()
 
 
+# Rows gammu-smsd never writes, but another program writing its inbox might:
+# per database, (what the row holds, the defect it is rejected for).
+UNREADABLE_ROWS = {
+    "sqlite": [
+        ("'not a date', 'dummy', '+6281355500001', -1",
+         "ReceivingDateTime 'not a date' cannot be read"),
+        ("'2026-02-30 10:00:00', 'dummy', '+6281355500002', -1",
+         "ReceivingDateTime '2026-02-30 10:00:00' cannot be read"),
+        ("datetime('now', '+7 hours'), 'dummy', '+6281355500003', 'abc'",
+         "Class 'abc' cannot be read"),
+        ("datetime('now', '+7 hours'), 'dummy', X'FFFE41', -1",
+         "SenderNumber is not UTF-8 text"),
+        ("datetime('now', '+7 hours'), 'dummy', CAST(X'FFFE41' AS TEXT), -1",
+         "SenderNumber is not UTF-8 text"),
+        ("datetime('now', '+7 hours'), CAST(X'C0' AS TEXT), '+6281355500006', -1",
+         "RecipientID is not UTF-8 text"),
+    ],
+    "mysql": [
+        ("'0000-00-00 00:00:00', 'dummy', '+6281355500001', -1",
+         "ReceivingDateTime is empty"),
+    ],
+}
+
+
+@pytest.mark.parametrize("backend", list(UNREADABLE_ROWS))
+def test_rows_that_cannot_be_read_are_rejected_and_the_line_goes_on(
+    backend: str, make_line: Callable[..., Line]
+) -> None:
+    """A row whose time, class or text cannot be read is rejected with what is
+    wrong with it; the rows around it, in both workers' shares, are handled,
+    and the start-up check of gammu's clock passes over it."""
+    line = make_line(with_gammu=False, service={"workers": 2})
+    insert_like_gammu(line, 6)
+    for values, _ in UNREADABLE_ROWS[backend]:
+        line.query_write(
+            "INSERT INTO inbox (ReceivingDateTime, RecipientID, SenderNumber, Class, Text, "
+            f"UDH, SMSCNumber, TextDecoded, Coding) VALUES ({values}, '0061', '', "
+            "'+6281100000', 'a', 'Default_No_Compression')"
+        )
+    bad = len(UNREADABLE_ROWS[backend])
+
+    line.start_daemon()
+    line.wait_settled(6 + bad)
+
+    handled = "SELECT COUNT(*) FROM surgad_inbox_outcome WHERE outcome <> 'rejected'"
+    assert line.scalar(handled) == 6
+    reasons = [row[0] for row in line.query(
+        "SELECT reason FROM surgad_inbox_outcome WHERE outcome = 'rejected' ORDER BY inbox_id"
+    )]
+    assert reasons == [f"unreadable row: {defect}" for _, defect in UNREADABLE_ROWS[backend]]
+    log = line.daemon_log_text()
+    assert "worker_crashed" not in log and "database_unavailable" not in log
+    assert line.daemon is not None and line.daemon.poll() is None
+
+
 def test_waiter_wakes_on_new_rows_or_sleeps(backend: str, engine: sa.Engine) -> None:
     """PostgreSQL's notification and a commit to the SQLite file end the wait at
     once; on MariaDB the wait is a sleep."""

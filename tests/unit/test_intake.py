@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from surgad import codec, intake
@@ -181,3 +182,16 @@ def test_same_row_read_twice_counts_once() -> None:
     sorting = sort(rows + rows[:1])
     assert len(sorting.messages) == 1
     assert not sorting.settled
+
+
+def test_a_row_with_a_defect_is_rejected_for_it_and_is_no_one_s_original() -> None:
+    """Two unreadable rows that look alike are both rejected, neither a copy."""
+    unreadable = dataclasses.replace(row(2), defect="Class 'abc' cannot be read")
+    twin = dataclasses.replace(unreadable, id=3)
+    sorting = sort([row(1, sender="081298765432"), unreadable, twin])
+    assert [m.rows[0].id for m in sorting.messages] == [1]
+    assert [(s.row.id, s.outcome, s.reason) for s in sorting.settled] == [
+        (2, models.REJECTED, "unreadable row: Class 'abc' cannot be read"),
+        (3, models.REJECTED, "unreadable row: Class 'abc' cannot be read"),
+    ]
+    assert 2 not in sorting.keys and 3 not in sorting.keys
