@@ -207,6 +207,26 @@ def test_url_options_the_driver_refuses_are_one_line(
         assert said in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("sqlite:///{dir}/smsd.db?foo=bar", "database.url: unknown SQLite option 'foo'"),
+        ("postgresql+psycopg2://postgres@127.0.0.1:99999/smsd",
+         "database.url: port 99999 is out of range: use 1 to 65535"),
+    ],
+)
+def test_url_option_or_port_no_database_takes_is_a_config_error(
+    tmp_path: Path, url: str, said: str
+) -> None:
+    """Not SQLAlchemy's two-line warning nor a driver's refusal: one line, exit 3."""
+    path = write_config(tmp_path, url.format(dir=tmp_path))
+    for args in (["db", "init"], ["db", "check"]):
+        result = run_cli(path, *args, check=False)
+        assert result.returncode == 3, (args, result.stderr)
+        assert result.stderr.count("\n") == 1, (args, result.stderr)
+        assert said in result.stderr
+
+
 def test_db_init_on_a_file_that_is_no_database_is_one_line(tmp_path: Path) -> None:
     """db init on a file that is not SQLite: one line, exit 4, the file untouched."""
     other = tmp_path / "smsd.db"
