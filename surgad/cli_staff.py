@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from surgad import actions, cli_state, clock, errors, escalation, messages, tickets
+from surgad import (
+    actions,
+    cli_state,
+    clock,
+    codec,
+    errors,
+    escalation,
+    messages,
+    tickets,
+)
 from surgad.cli_state import State, pass_state
 from surgad.db import complaints as db_complaints
 from surgad.db import engine as db_engine
-from surgad.db import gammu, history, models
+from surgad.db import gammu, history, models, outbox
 
 
 @click.group("complaints")
@@ -119,6 +129,44 @@ def ack(state: State, ticket: str) -> None:
 _NOTE = cli_state.bounded_text(
     "the note", "the citizen's SMS", messages.MAX_QUOTED, empty=False
 )
+NoteAction = Callable[[actions.Act, models.Complaint, str], list[outbox.Sms]]
+
+
+def _noting(note: str, action: NoteAction) -> actions.Operation:
+    """Run a noting action, refusing a note that makes the citizen's SMS too long.
+
+    The SMS is measured as it will be sent, inside the transaction a refusal
+    rolls back: its frame names the ticket and the unit, and one emoji in the
+    note sends all of it in UCS-2, in more than twice the parts.
+    """
+
+    def operation(act: actions.Act, complaint: models.Complaint) -> list[outbox.Sms]:
+        sent = action(act, complaint, note)
+        for sms in sent:
+            _refuse_too_many_parts(sms.text, note)
+        return sent
+
+    return operation
+
+
+def _refuse_too_many_parts(text: str, note: str) -> None:
+    """Refuse an SMS over MAX_NOTE_PARTS, saying how long its note may be."""
+    parts = len(codec.split(text, 0))
+    if parts <= messages.MAX_NOTE_PARTS:
+        return
+    gsm = codec.is_gsm(text)
+    per_part = codec.PART_SEPTETS if gsm else codec.PART_UNITS
+    frame = codec.weight(text, gsm) - codec.weight(note, gsm)
+    room = messages.MAX_NOTE_PARTS * per_part - frame
+    kind = (
+        "of plain text" if gsm
+        else "with emoji or letters outside the GSM alphabet (an emoji counts two)"
+    )
+    raise click.BadParameter(
+        f"the note makes the citizen's SMS {parts} parts; it may take "
+        f"{messages.MAX_NOTE_PARTS}: about {room:,} characters {kind}",
+        param_hint="'--note'",
+    )
 
 
 @complaints.command("note")
@@ -129,7 +177,7 @@ _NOTE = cli_state.bounded_text(
 @pass_state
 def note(state: State, ticket: str, note: str) -> None:
     """Record progress; the citizen is told."""
-    _run(state, ticket, lambda act, c: actions.progress(act, c, note), "noted")
+    _run(state, ticket, _noting(note, actions.progress), "noted")
 
 
 @complaints.command("resolve")
@@ -140,8 +188,7 @@ def note(state: State, ticket: str, note: str) -> None:
 @pass_state
 def resolve(state: State, ticket: str, note: str) -> None:
     """Resolve a complaint and send the citizen the resolution SMS."""
-    _run(state, ticket, lambda act, c: actions.resolve(act, c, note),
-         "resolved; citizen notified")
+    _run(state, ticket, _noting(note, actions.resolve), "resolved; citizen notified")
 
 
 # Reasons on one line, as long as a quoted text in an SMS may be.

@@ -117,6 +117,11 @@ def septets(text: str) -> int:
     return sum(_septet_weight(ch) for ch in text)
 
 
+def weight(text: str, gsm: bool) -> int:
+    """Return the room ``text`` takes: septets in GSM 7-bit, else UTF-16 units."""
+    return sum(_weights(text, gsm))
+
+
 def split(text: str, reference: int) -> list[Part]:
     """Cut ``text`` into the fewest SMS parts, each within its coding's limit.
 

@@ -15,6 +15,11 @@ SERVICE = "SURGA Kota Kediri"
 # SMS parts on a basic phone); the whole text stays in `surgad complaints
 # show`. The CLI refuses a longer note instead, so staff can shorten it.
 MAX_QUOTED = 800
+# The citizen's SMS that carries a staff note may take this many parts: as many
+# as a note of MAX_QUOTED plain characters fills, so every plain note of that
+# length still goes. One emoji or letter outside the GSM alphabet sends the
+# whole SMS in UCS-2, which holds less than half as much per part.
+MAX_NOTE_PARTS = 6
 
 
 # Control characters other than line breaks: a basic phone shows them as

@@ -3,8 +3,9 @@
 The supervisor owns no SQL of its own: it starts one process per worker, each
 with its share of the inbox, watches their heartbeats, replaces a worker that
 died or hung, and runs the escalation watchdog on a timer. Signal handlers only
-count signals; the main loop acts on them. The first SIGTERM or SIGINT lets
-every worker finish its batch and exits 0; a second one exits at once.
+count signals; the main loop acts on them. The first SIGTERM, SIGINT or SIGHUP
+(the terminal of `surgad run` closed) lets every worker finish its batch and
+exits 0; a second one exits at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from multiprocessing import resource_tracker
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -29,6 +31,7 @@ from surgad.db import gammu, inbox, schema
 from surgad.errors import ConfigError, WorkerLostError
 
 LOOP_INTERVAL = 1.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 MAX_RESTARTS = 5
 RESTART_WINDOW = 60.0
 
@@ -74,6 +77,8 @@ def _worker_main(
         stopping = True
 
     signal.signal(signal.SIGTERM, _on_term)
+    # A closed terminal sends SIGHUP to the whole process group, workers too.
+    signal.signal(signal.SIGHUP, _on_term)
     logs.setup(log_level)
     settings = config.load([Path(path) for path in paths])
     ctx = worker.make_context(settings, (index, count), write_lock)
@@ -98,6 +103,22 @@ def _worker_main(
     log.info("worker_stopped")
 
 
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker deaf to SIGHUP.
+
+    The tracker unlinks the pool's semaphores when the supervisor exits. It
+    ignores SIGINT and SIGTERM but not SIGHUP, which a closed terminal sends
+    to the whole process group: killed, it would leave the supervisor to
+    warn at exit that it died. An ignored signal stays ignored across the
+    exec that starts it.
+    """
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
 class Supervisor:
     """Keep ``workers`` processes alive and run the watchdog beside them."""
 
@@ -114,6 +135,7 @@ class Supervisor:
         self.log_level = log_level
         self.log = logs.get(role="supervisor", pid=os.getpid())
         self.mp = multiprocessing.get_context("spawn")
+        _start_resource_tracker()
         self.heartbeats: Any = self.mp.Array("d", workers, lock=False)
         self.stop = self.mp.Event()
         self.write_lock = self.mp.Lock()
@@ -131,8 +153,8 @@ class Supervisor:
         schema.check(self.engine)
         check_timezone(self.engine, self.settings)
         warn_units_without_heads(self.engine, self.settings)
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._on_signal)
         for index in range(self.count):
             self._start(index)
         systemd.notify("READY=1")

@@ -18,7 +18,7 @@ import contextlib
 import difflib
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,6 +93,7 @@ _DRIVERS = {
 }
 # The extra of setup.cfg that installs each driver not in Python itself.
 _EXTRAS = {"psycopg2": "postgresql", "mysqldb": "mysql", "pymysql": "pymysql"}
+MAX_PORT = 65535
 _URL_FORMS = "sqlite:////path/smsd.db, postgresql+psycopg2://… or mysql+mysqldb://…"
 
 
@@ -108,6 +109,8 @@ def url_problem(url: str) -> str | None:
     backend = parsed.get_backend_name()
     if backend not in _DRIVERS:
         return _unknown_backend_problem(parsed)
+    if parsed.port is not None and not 1 <= parsed.port <= MAX_PORT:
+        return f"port {parsed.port} is out of range: use 1 to {MAX_PORT}"
     charset = parsed.query.get("charset", "utf8mb4")
     if backend == "mysql" and not isinstance(charset, str):
         return "charset is given more than once"
@@ -208,13 +211,22 @@ def _sqlite_file_problem(database: str | None) -> str | None:
     return None
 
 
+_SQLITE_TRUE = frozenset({"1", "yes", "true", "on"})  # how SQLite's URIs say yes
 # SQLite's URI options that open the file read-only, and the values that do.
 # Both are refused even without uri=true, when SQLAlchemy would only warn and
 # drop them: whoever wrote them expected a read-only file.
-_SQLITE_READ_ONLY = {
-    "mode": frozenset({"ro"}),
-    "immutable": frozenset({"1", "yes", "true", "on"}),
+_SQLITE_READ_ONLY = {"mode": frozenset({"ro"}), "immutable": _SQLITE_TRUE}
+# The options SQLAlchemy's pysqlite dialect passes to the driver, each with
+# the conversion it applies. The driver's isolation_level, detect_types and
+# check_same_thread are left out: surgad sets them itself.
+_PYSQLITE_OPTIONS: dict[str, Callable[[str], object]] = {
+    "uri": sa.util.asbool,
+    "timeout": float,
+    "cached_statements": int,
 }
+# SQLite's own URI parameters (sqlite.org/uri.html): they reach SQLite only
+# with uri=true; without it SQLAlchemy warns and drops them.
+_SQLITE_URI_OPTIONS = frozenset({"mode", "immutable", "cache", "vfs", "psow", "nolock"})
 
 
 def _sqlite_query_problem(query: Mapping[str, str | tuple[str, ...]]) -> str | None:
@@ -231,7 +243,41 @@ def _sqlite_query_problem(query: Mapping[str, str | tuple[str, ...]]) -> str | N
             "mode=memory makes an in-memory database, which cannot be shared with "
             f"gammu-smsd; name the file they share (write {_SQLITE_EXAMPLE})"
         )
+    return _sqlite_unknown_option(query)
+
+
+def _sqlite_unknown_option(query: Mapping[str, str | tuple[str, ...]]) -> str | None:
+    """Refuse a SQLite URL option the driver would not take, or take wrongly."""
+    for key, value in query.items():
+        if not isinstance(value, str):
+            return f"the SQLite option {shown(key)} is given more than once"
+        if key in _PYSQLITE_OPTIONS and (problem := _pysqlite_value(key, value)):
+            return problem
+        if key in _SQLITE_URI_OPTIONS and not _sqlite_uri(query):
+            return f"the SQLite option {shown(key)} takes effect only with uri=true"
+        if key not in _PYSQLITE_OPTIONS and key not in _SQLITE_URI_OPTIONS:
+            return (
+                f"unknown SQLite option {shown(key)} (use "
+                f"{', '.join(_PYSQLITE_OPTIONS)}; with uri=true also SQLite's "
+                f"{', '.join(sorted(_SQLITE_URI_OPTIONS))})"
+            )
+    if any(value.lower() in _SQLITE_TRUE for value in _values(query.get("nolock"))):
+        # Without locks gammu-smsd's and surgad's writes would corrupt the file.
+        return "nolock=1 turns off the locks that keep gammu-smsd and surgad apart"
     return None
+
+
+def _pysqlite_value(key: str, value: str) -> str | None:
+    try:
+        _PYSQLITE_OPTIONS[key](value)
+    except ValueError:
+        return f"the SQLite option {key} takes no value {shown(value)}"
+    return None
+
+
+def _sqlite_uri(query: Mapping[str, str | tuple[str, ...]]) -> bool:
+    value = query.get("uri", "false")
+    return isinstance(value, str) and bool(sa.util.asbool(value))
 
 
 def _values(value: str | tuple[str, ...] | None) -> tuple[str, ...]:

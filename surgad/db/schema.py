@@ -148,19 +148,39 @@ def init(engine: sa.Engine) -> list[str]:
 
 
 def _check_charset(conn: sa.Connection) -> None:
-    """Refuse a MariaDB/MySQL database whose tables would not keep emoji.
+    """Refuse a database whose text columns would not keep every character.
 
-    gammu's tables name utf8mb4 themselves; surgad's tables take the database
-    default, and a complaint's text must survive as the citizen wrote it.
+    A complaint's text must survive as the citizen wrote it, emoji included.
+    On MariaDB gammu's tables name utf8mb4 themselves, but surgad's tables
+    take the database default. On PostgreSQL the encoding is the whole
+    database's, set when it was created: SQL_ASCII or LATIN1 fail each SMS
+    with a character they lack, forever, as the workers retry it.
     """
-    if conn.dialect.name != "mysql":
-        return
+    if conn.dialect.name == "mysql":
+        _check_mysql_charset(conn)
+    elif conn.dialect.name == "postgresql":
+        _check_postgresql_encoding(conn)
+
+
+def _check_mysql_charset(conn: sa.Connection) -> None:
     charset = conn.exec_driver_sql("SELECT @@character_set_database").scalar()
     if charset != "utf8mb4":
         name = conn.exec_driver_sql("SELECT DATABASE()").scalar()
         raise DatabaseError(
             f"database {name} has character set {charset}; surgad needs utf8mb4: "
             f"ALTER DATABASE {name} CHARACTER SET utf8mb4"
+        )
+
+
+def _check_postgresql_encoding(conn: sa.Connection) -> None:
+    name, encoding = conn.exec_driver_sql(
+        "SELECT current_database(), current_setting('server_encoding')"
+    ).one()
+    if encoding != "UTF8":
+        # No ALTER changes it: the database must be made again.
+        raise DatabaseError(
+            f"database {name} has encoding {encoding}; surgad needs UTF8: create it "
+            f"with CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"
         )
 
 
@@ -199,6 +219,7 @@ def check(engine: sa.Engine) -> None:
         raise DatabaseError(f"no database file {shown(database)}: run 'surgad db init'")
     db_engine.ping(engine)
     with engine.connect() as conn:
+        _check_charset(conn)
         version = gammu.installed_version(conn)
         if version is None:
             raise DatabaseError("the database holds no gammu schema: run 'surgad db init'")

@@ -163,8 +163,12 @@ class Line:
         """Run the surgad CLI as a separate process, as staff would."""
         return run_cli(self.config, *args, check=check, timeout=timeout)
 
-    def start_daemon(self, *args: str) -> subprocess.Popen[bytes]:
-        """Start ``surgad run`` as a child process; its log goes to a file."""
+    def start_daemon(self, *args: str, own_group: bool = False) -> subprocess.Popen[bytes]:
+        """Start ``surgad run`` as a child process; its log goes to a file.
+
+        ``own_group`` puts it in a process group of its own, as a shell does a
+        job, so a test can signal it and its workers together.
+        """
         if self.daemon_log is None:
             self.daemon_log = (self.directory / "surgad.log").open("ab")
         self.daemon = subprocess.Popen(
@@ -180,6 +184,7 @@ class Line:
             stdout=self.daemon_log,
             stderr=subprocess.STDOUT,
             env=cli_env(),
+            process_group=0 if own_group else None,
         )
         return self.daemon
 

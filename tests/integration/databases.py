@@ -347,6 +347,20 @@ def create(backend: str, directory: Path) -> Database:
     return Database(backend, url, name)
 
 
+def create_postgresql_encoded(encoding: str) -> Database:
+    """Create an empty PostgreSQL database in ``encoding``, as a careless admin might.
+
+    The C locale goes with any encoding; the caller drops the database.
+    """
+    name = f"surgadtest_enc_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with _admin("postgresql") as conn:
+        conn.exec_driver_sql(
+            f"CREATE DATABASE \"{name}\" ENCODING '{encoding}' "
+            "LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+        )
+    return Database("postgresql", admin_url("postgresql").set(database=name), name)
+
+
 _PG_SESSIONS = sa.text(
     "SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
 )

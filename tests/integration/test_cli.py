@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -207,6 +208,26 @@ def test_url_options_the_driver_refuses_are_one_line(
         assert said in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("sqlite:///{dir}/smsd.db?foo=bar", "database.url: unknown SQLite option 'foo'"),
+        ("postgresql+psycopg2://postgres@127.0.0.1:99999/smsd",
+         "database.url: port 99999 is out of range: use 1 to 65535"),
+    ],
+)
+def test_url_option_or_port_no_database_takes_is_a_config_error(
+    tmp_path: Path, url: str, said: str
+) -> None:
+    """Not SQLAlchemy's two-line warning nor a driver's refusal: one line, exit 3."""
+    path = write_config(tmp_path, url.format(dir=tmp_path))
+    for args in (["db", "init"], ["db", "check"]):
+        result = run_cli(path, *args, check=False)
+        assert result.returncode == 3, (args, result.stderr)
+        assert result.stderr.count("\n") == 1, (args, result.stderr)
+        assert said in result.stderr
+
+
 def test_db_init_on_a_file_that_is_no_database_is_one_line(tmp_path: Path) -> None:
     """db init on a file that is not SQLite: one line, exit 4, the file untouched."""
     other = tmp_path / "smsd.db"
@@ -294,6 +315,32 @@ def test_note_too_long_for_the_citizens_sms_is_refused(
 
     line.cli("complaints", "note", ticket, "--note", "sedang dikerjakan " * 44)
     assert len(line.queued()) == queued + 1
+
+
+def test_note_making_the_citizens_sms_too_many_parts_is_refused(
+    make_line: Callable[..., Line],
+) -> None:
+    """800 emoji are 800 characters but 25 SMS parts: refused, saying how long a note may be.
+
+    The limit is the parts an 800-character plain note makes, so those still go.
+    """
+    line = make_line(with_gammu=False)
+    ticket = _one_complaint(line)
+    queued = len(line.queued())
+    for command in ("note", "resolve"):
+        result = line.cli("complaints", command, ticket, "--note", "🙏" * 800, check=False)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert re.search(
+            r"the note makes the citizen's SMS 2[56] parts; it may take 6: "
+            r"about 3\d\d characters with emoji", result.stderr
+        ), result.stderr
+    assert len(line.queued()) == queued
+    assert line.query("SELECT action FROM surgad_event WHERE action <> 'created'") == []
+
+    line.cli("complaints", "note", ticket, "--note", "sedang dikerjakan " * 44)
+    line.cli("complaints", "resolve", ticket, "--note", "🙏" * 150)
+    assert len(line.queued()) == queued + 2
 
 
 def test_block_reason_too_long_for_its_record_is_refused(

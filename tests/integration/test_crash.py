@@ -111,3 +111,27 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("group", [True, False], ids=["terminal_closed", "kill_hup"])
+def test_sighup_stops_the_daemon_as_sigterm_does(
+    make_line: Callable[..., Line], group: bool
+) -> None:
+    """SIGHUP, to the daemon or its whole group as a closed terminal sends it:
+    workers finish, exit 0, and nothing is left for multiprocessing to clean up."""
+    line = make_line(with_gammu=False)
+    daemon = line.start_daemon(own_group=True)
+    wait_for(lambda: line.daemon_log_text().count("worker_started") == 2, 60,
+             "both workers to start")
+    insert_like_gammu(line, 5)
+    line.wait_settled(5)
+
+    if group:
+        os.killpg(daemon.pid, signal.SIGHUP)
+    else:
+        daemon.send_signal(signal.SIGHUP)
+    assert daemon.wait(timeout=60) == 0
+    log = line.daemon_log_text()
+    assert "shutdown_requested" in log and log.count("worker_stopped") == 2, log
+    assert "resource_tracker" not in log, log

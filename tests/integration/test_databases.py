@@ -147,6 +147,27 @@ def test_db_init_refuses_gammus_myisam_tables(database: databases.Database) -> N
         engine.dispose()
 
 
+@pytest.mark.parametrize("encoding", ["SQL_ASCII", "LATIN1"])
+def test_postgresql_database_not_in_utf8_is_refused(tmp_path: Path, encoding: str) -> None:
+    """db init, db check and run refuse it in one line: an emoji SMS would never store."""
+    if why := databases.unavailable("postgresql"):
+        pytest.skip(why)
+    database = databases.create_postgresql_encoded(encoding)
+    try:
+        path = write_config(tmp_path, database.url_text)
+        for args in (["db", "init"], ["db", "check"], ["run", "--once"]):
+            result = run_cli(path, *args, check=False)
+            assert result.returncode == 4, (args, result.stderr)
+            assert result.stderr.count("\n") == 1, (args, result.stderr)
+            assert (
+                f"database {database.name} has encoding {encoding}; surgad needs UTF8: "
+                f"create it with CREATE DATABASE {database.name} ENCODING 'UTF8' "
+                "TEMPLATE template0"
+            ) in result.stderr
+    finally:
+        database.drop()
+
+
 def test_db_init_run_three_times_at_once_succeeds_each_time(
     tmp_path: Path, database: databases.Database
 ) -> None:

@@ -141,6 +141,14 @@ def test_missing_unit_file_names_the_config_file_that_points_to_it(
             "sqlite:////var/lib/surgad/smsd.db?mode=memory&uri=true",
             "mode=memory makes an in-memory database, which cannot be shared",
         ),
+        # SQLAlchemy would only warn about an option pysqlite does not take.
+        ("sqlite:////var/lib/surgad/smsd.db?foo=bar", "unknown SQLite option 'foo' (use"),
+        ("sqlite:////var/lib/surgad/smsd.db?cache=shared", "takes effect only with uri=true"),
+        ("sqlite:////var/lib/surgad/smsd.db?timeout=abc", "timeout takes no value 'abc'"),
+        ("sqlite:////var/lib/surgad/smsd.db?uri=true&nolock=1", "nolock=1 turns off the locks"),
+        # A port no server can listen on is a typo, not a server that is away.
+        ("postgresql+psycopg2://surgad:secret@db1:99999/smsd", "port 99999 is out of range"),
+        ("mysql+mysqldb://surgad:secret@db1:0/smsd", "port 0 is out of range: use 1 to 65535"),
     ],
 )
 def test_unusable_database_url_names_database_url(
@@ -215,7 +223,8 @@ def test_pymysql_url_without_pymysql_says_what_to_install(
 
 
 @pytest.mark.parametrize(
-    "options", ["mode=rwc", "mode=rw&uri=true", "immutable=0", "timeout=20"]
+    "options",
+    ["mode=rwc&uri=true", "uri=true&immutable=0&cache=shared", "timeout=20", "uri=yes"],
 )
 def test_sqlite_options_that_let_surgad_write_load(
     shipped: Path, tmp_path: Path, options: str
