@@ -3,7 +3,8 @@
 A weighted word matcher driven by the unit file (``config/units-kediri.toml``);
 this module holds no vocabulary of its own. Each SMS is
 
-1. normalised: only the *Isi* of the Surga ``NIK#Nama#Isi`` format, lower case,
+1. normalised: only the *Isi* of the Surga ``NIK#Nama#Isi`` format (read by
+   ``surgad.identity``, labels such as "NIK:" and "Nama" included), lower case,
    letter runs shortened, numbers as ``num``, "retak2" as "retak retak", slang
    and Javanese respelled, affixes stripped when the base is a listed word;
 2. masked: kelurahan names, landmarks after "depan"-like words and numbered
@@ -35,7 +36,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
-from surgad import errors, numerals
+from surgad import errors, identity, numerals
 
 COMPLAINT: Final = "complaint"
 NOT_COMPLAINT: Final = "not_complaint"
@@ -61,7 +62,6 @@ _COMBO: Final = "+"
 _KECAMATAN: Final = "kecamatan"
 _CACHE_LIMIT: Final = 50_000
 
-_NIK_FORMAT: Final = re.compile(r"\s*[0-9]{16}\s*#[^#]*#(.*)", re.DOTALL)
 _LETTER_RUN: Final = re.compile(r"([a-z])\1{2,}")
 _DOUBLE_LETTER: Final = re.compile(r"([a-z])\1")
 _VOWELS: Final = re.compile(r"[aeiou]")
@@ -364,9 +364,9 @@ class Classifier:
     def classify(self, text: str) -> Classification:
         """Return the unit that must act on ``text``, or why none must."""
         text = numerals.fold(text)  # fullwidth words are the listed words
-        # Most SMS are not in the Surga format; "#" is quicker to look for.
-        nik = _NIK_FORMAT.fullmatch(text) if "#" in text else None
-        body = nik.group(1) if nik else text
+        # Most SMS are not in the Surga format; "#" is quicker to look for. The
+        # fields are read as for storing, so labels and names are never topics.
+        body = identity.fields(text).body if "#" in text else text
         tokens = self._normalise(body)
         kelurahan = self._mask(tokens)
         totals = self._score(tokens)

@@ -125,6 +125,23 @@ def test_nik_format_classifies_the_isi_only(engine: classifier.Classifier) -> No
     assert code_of(engine, "3571010000002001#Taman Sampah Pasar#tes") is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NIK#3571020000003345#Taman Sari#air pdam keruh",
+        "NIK: 3571020000003345#Nama: Taman Sari#air pdam keruh",
+        "Taman Sari#No KTP 3571020000003345#air pdam keruh",
+    ],
+)
+def test_nik_format_labels_are_not_topics(
+    engine: classifier.Classifier, text: str
+) -> None:
+    """ "NIK" and the name in a labelled NIK#Nama#Isi score for no unit."""
+    found = engine.classify(text)
+    assert found.code == "PDAM"
+    assert found.scores["DUKCAPIL"] == found.scores["DLHKP"] == 0.0
+
+
 def test_short_hash_numbers_are_not_nik(engine: classifier.Classifier) -> None:
     """Only a 16-digit NIK opens the Surga format; "cek#2417" is a status query."""
     assert engine.classify("cek#2417").kind == classifier.STATUS_QUERY
