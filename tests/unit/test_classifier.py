@@ -19,6 +19,8 @@ DEV_CSV = ROOT / "tests" / "data" / "complaints-dev.csv"  # a copy of the labell
 # 1 NONE message routed to a unit. The floors leave room for lexicon edits.
 DEV_ACCURACY_FLOOR = 0.93
 DEV_NONE_LEAK_CEILING = 3
+# The shipped triage_threshold (config/surgad.toml): below it a unit is unsure.
+TRIAGE_THRESHOLD = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,33 @@ def test_sms_slang_and_abbreviations(
 def test_javanese_messages(engine: classifier.Classifier, text: str, code: str) -> None:
     """Javanese words and suffixes (banyu, uwuh, dalane, omah) map to the topic."""
     assert code_of(engine, text) == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ndalan neng ngarep sekolahan bolong, bengi ra ketok",
+        "dalan cedhak masjid bolong akeh",
+        "jalan di samping sekolah bolong gede bgt",
+    ],
+)
+def test_place_between_topic_words_does_not_split_them(
+    engine: classifier.Classifier, text: str
+) -> None:
+    """ "dalan [neng ngarep omah] bolong" reads like "dalan bolong": the place drops out."""
+    assert engine.route(text, TRIAGE_THRESHOLD).code == "PUPR"
+
+
+def test_place_words_alone_leave_nothing_to_score() -> None:
+    """The near word, a "di" before it and the landmark drop out as one place."""
+    engine = classifier.Classifier(
+        {"A": ["jalan bolong"], "B": ["bolong", "depan"]},
+        places=classifier.Places(near=["depan"], filler=["di"], landmarks=["rumah"]),
+        scoring=classifier.Scoring(topic_floor=0.0),
+    )
+    assert engine.classify("jalan di depan rumah bolong").scores == {"A": 1.5, "B": 0.0}
+    found = engine.classify("depan rumah")
+    assert (found.kind, found.confidence) == (classifier.NOT_COMPLAINT, 1.0)
 
 
 def test_capitals_do_not_change_the_result(engine: classifier.Classifier) -> None:
