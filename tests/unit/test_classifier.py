@@ -82,6 +82,25 @@ def test_place_between_topic_words_does_not_split_them(
     assert engine.route(text, TRIAGE_THRESHOLD).code == "PUPR"
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("wis ping telu onok montor tibo neng dalan kuwi, bolonge jero", "PUPR"),
+        ("kreteg cilik neng kampungku pagere jebol", "PUPR"),
+        ("uwuh neng ngisor jembatan numpuk, mambune nganti mlebu omah", "DLHKP"),
+        ("tonggo ngobong uwuh saben bengi, kebule mlebu omah", "DLHKP"),
+        ("wong dodol neng trotoar akeh, satpol ora tau teko", "SATPOL"),
+        ("mbah ngarep omah urip dhewe, turu neng emperan", "DINSOS"),
+        ("lemut akeh banget, bocah-bocah mriyang kabeh", "DINKES"),
+    ],
+)
+def test_javanese_topic_words(
+    engine: classifier.Classifier, text: str, code: str
+) -> None:
+    """Ngoko words (tibo, kreteg, ngisor, ngobong, dodol ...) count as their topic."""
+    assert engine.route(text, TRIAGE_THRESHOLD).code == code
+
+
 def test_place_words_alone_leave_nothing_to_score() -> None:
     """The near word, a "di" before it and the landmark drop out as one place."""
     engine = classifier.Classifier(
