@@ -3,11 +3,13 @@
 A weighted word matcher driven by the unit file (``config/units-kediri.toml``);
 this module holds no vocabulary of its own. Each SMS is
 
-1. normalised: only the *Isi* of the Surga ``NIK#Nama#Isi`` format, lower case,
+1. normalised: only the *Isi* of the Surga ``NIK#Nama#Isi`` format (read by
+   ``surgad.identity``, labels such as "NIK:" and "Nama" included), lower case,
    letter runs shortened, numbers as ``num``, "retak2" as "retak retak", slang
    and Javanese respelled, affixes stripped when the base is a listed word;
-2. masked: kelurahan names, landmarks after "depan"-like words and numbered
-   addresses ("rt 3") become placeholders, so places are never topics;
+2. masked: kelurahan names, landmarks with the "depan"-like word before them
+   and numbered addresses ("rt 3") are taken out, so places are never topics
+   and the words on either side of a place read as neighbours;
 3. scored: phrases matched left to right, longest first, each once; "a + b"
    rules when all their words occur; one score per unit and per NOT-for-a-unit
    category (spam, referral, status ...);
@@ -35,7 +37,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
-from surgad import errors, numerals
+from surgad import errors, identity, numerals
 
 COMPLAINT: Final = "complaint"
 NOT_COMPLAINT: Final = "not_complaint"
@@ -61,7 +63,6 @@ _COMBO: Final = "+"
 _KECAMATAN: Final = "kecamatan"
 _CACHE_LIMIT: Final = 50_000
 
-_NIK_FORMAT: Final = re.compile(r"\s*[0-9]{16}\s*#[^#]*#(.*)", re.DOTALL)
 _LETTER_RUN: Final = re.compile(r"([a-z])\1{2,}")
 _DOUBLE_LETTER: Final = re.compile(r"([a-z])\1")
 _VOWELS: Final = re.compile(r"[aeiou]")
@@ -364,13 +365,14 @@ class Classifier:
     def classify(self, text: str) -> Classification:
         """Return the unit that must act on ``text``, or why none must."""
         text = numerals.fold(text)  # fullwidth words are the listed words
-        # Most SMS are not in the Surga format; "#" is quicker to look for.
-        nik = _NIK_FORMAT.fullmatch(text) if "#" in text else None
-        body = nik.group(1) if nik else text
+        # Most SMS are not in the Surga format; "#" is quicker to look for. The
+        # fields are read as for storing, so labels and names are never topics.
+        body = identity.fields(text).body if "#" in text else text
         tokens = self._normalise(body)
         kelurahan = self._mask(tokens)
-        totals = self._score(tokens)
-        empty = tokens.count(_MASK) == len(tokens)
+        masked = tokens.count(_MASK)
+        empty = masked == len(tokens)
+        totals = self._score(self._close_up(tokens) if masked else tokens)
         # A question asks for something, so a thanks ending in "?" stays open.
         return self._decide(totals, kelurahan, empty, "?" in body)
 
@@ -523,7 +525,7 @@ class Classifier:
         return found
 
     def _mask_after(self, source: list[str], tokens: list[str], index: int) -> None:
-        """Mask the number after "rt", or the landmark after "depan"."""
+        """Mask "rt" and the number after it, or "depan" and the landmark after it."""
         after = index + 1
         if after >= len(source):
             return
@@ -532,7 +534,22 @@ class Classifier:
         elif source[index] in self._near:
             start = after + (source[after] in self._filler)
             if start < len(source) and (hit := self._landmarks.match(source, start)):
-                tokens[start : start + hit[0]] = [_MASK] * hit[0]
+                stop = start + hit[0]
+                tokens[index:stop] = [_MASK] * (stop - index)
+
+    def _close_up(self, tokens: list[str]) -> list[str]:
+        """Drop placeholders and a "di" before them: the words around a place meet.
+
+        "dalan neng ngarep omah bolong" reads "jalan bolong", as the same
+        complaint without the place would.
+        """
+        kept: list[str] = []
+        for token in tokens:
+            if token != _MASK:
+                kept.append(token)
+            elif kept and kept[-1] in self._filler:
+                kept.pop()
+        return kept
 
     def _mask_place(
         self, source: list[str], tokens: list[str], index: int

@@ -19,6 +19,8 @@ DEV_CSV = ROOT / "tests" / "data" / "complaints-dev.csv"  # a copy of the labell
 # 1 NONE message routed to a unit. The floors leave room for lexicon edits.
 DEV_ACCURACY_FLOOR = 0.93
 DEV_NONE_LEAK_CEILING = 3
+# The shipped triage_threshold (config/surgad.toml): below it a unit is unsure.
+TRIAGE_THRESHOLD = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,52 @@ def test_sms_slang_and_abbreviations(
 def test_javanese_messages(engine: classifier.Classifier, text: str, code: str) -> None:
     """Javanese words and suffixes (banyu, uwuh, dalane, omah) map to the topic."""
     assert code_of(engine, text) == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ndalan neng ngarep sekolahan bolong, bengi ra ketok",
+        "dalan cedhak masjid bolong akeh",
+        "jalan di samping sekolah bolong gede bgt",
+    ],
+)
+def test_place_between_topic_words_does_not_split_them(
+    engine: classifier.Classifier, text: str
+) -> None:
+    """ "dalan [neng ngarep omah] bolong" reads like "dalan bolong": the place drops out."""
+    assert engine.route(text, TRIAGE_THRESHOLD).code == "PUPR"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("wis ping telu onok montor tibo neng dalan kuwi, bolonge jero", "PUPR"),
+        ("kreteg cilik neng kampungku pagere jebol", "PUPR"),
+        ("uwuh neng ngisor jembatan numpuk, mambune nganti mlebu omah", "DLHKP"),
+        ("tonggo ngobong uwuh saben bengi, kebule mlebu omah", "DLHKP"),
+        ("wong dodol neng trotoar akeh, satpol ora tau teko", "SATPOL"),
+        ("mbah ngarep omah urip dhewe, turu neng emperan", "DINSOS"),
+        ("lemut akeh banget, bocah-bocah mriyang kabeh", "DINKES"),
+    ],
+)
+def test_javanese_topic_words(
+    engine: classifier.Classifier, text: str, code: str
+) -> None:
+    """Ngoko words (tibo, kreteg, ngisor, ngobong, dodol ...) count as their topic."""
+    assert engine.route(text, TRIAGE_THRESHOLD).code == code
+
+
+def test_place_words_alone_leave_nothing_to_score() -> None:
+    """The near word, a "di" before it and the landmark drop out as one place."""
+    engine = classifier.Classifier(
+        {"A": ["jalan bolong"], "B": ["bolong", "depan"]},
+        places=classifier.Places(near=["depan"], filler=["di"], landmarks=["rumah"]),
+        scoring=classifier.Scoring(topic_floor=0.0),
+    )
+    assert engine.classify("jalan di depan rumah bolong").scores == {"A": 1.5, "B": 0.0}
+    found = engine.classify("depan rumah")
+    assert (found.kind, found.confidence) == (classifier.NOT_COMPLAINT, 1.0)
 
 
 def test_capitals_do_not_change_the_result(engine: classifier.Classifier) -> None:
@@ -123,6 +171,23 @@ def test_nik_format_classifies_the_isi_only(engine: classifier.Classifier) -> No
     )
     assert (found.code, found.kelurahan) == ("PDAM", "Balowerti")
     assert code_of(engine, "3571010000002001#Taman Sampah Pasar#tes") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NIK#3571020000003345#Taman Sari#air pdam keruh",
+        "NIK: 3571020000003345#Nama: Taman Sari#air pdam keruh",
+        "Taman Sari#No KTP 3571020000003345#air pdam keruh",
+    ],
+)
+def test_nik_format_labels_are_not_topics(
+    engine: classifier.Classifier, text: str
+) -> None:
+    """ "NIK" and the name in a labelled NIK#Nama#Isi score for no unit."""
+    found = engine.classify(text)
+    assert found.code == "PDAM"
+    assert found.scores["DUKCAPIL"] == found.scores["DLHKP"] == 0.0
 
 
 def test_short_hash_numbers_are_not_nik(engine: classifier.Classifier) -> None:

@@ -27,6 +27,31 @@ def test_surga_format_variants(text: str, name: str | None) -> None:
     assert found.body == "air pdam keruh"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"NIK#{NIK}#Rina Kartika#lampu gang mati",
+        f"NIK {NIK}#Rina Kartika#lampu gang mati",
+        f"NIK: {NIK} # Nama: Rina Kartika # lampu gang mati",
+        f"nik.{NIK}#nama Rina Kartika#lampu gang mati",
+        "No NIK 3571 0200 0000 3345#Rina Kartika#lampu gang mati",
+        f"No. KTP: {NIK}#Rina Kartika#lampu gang mati",
+        f"KTP#{NIK}#Nama#Rina Kartika#lampu gang mati",
+        f"Rina Kartika#NIK {NIK}#lampu gang mati",
+    ],
+)
+def test_field_labels_are_dropped_with_the_name(text: str) -> None:
+    """Labels such as "NIK:", "No KTP" or "Nama" leave the name out of the body."""
+    found = identity.split(text)
+    assert (found.nik, found.name, found.body) == (NIK, "Rina Kartika", "lampu gang mati")
+
+
+@pytest.mark.parametrize("text", ["KTP#belum jadi", "cek #123", "NIK#salah#tolong"])
+def test_labels_without_a_nik_leave_the_text_alone(text: str) -> None:
+    """A "#" in a text with no NIK field, even next to "KTP", changes nothing."""
+    assert identity.split(text) == identity.Split(text)
+
+
 def test_nik_inside_free_text_is_redacted() -> None:
     """A NIK typed anywhere in the text is replaced and kept apart."""
     found = identity.split(f"ktp saya {NIK} belum jadi 3 bulan")
